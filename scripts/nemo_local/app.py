@@ -1,0 +1,237 @@
+"""The local backend's ASGI app: the NemoVideo routes, media links, and the fault-injection admin routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from nemo_local import chat, media, renders, uploads
+from nemo_local.config import ServerConfig
+from nemo_local.faults import Fault, Faults
+from nemo_local.http import (
+    Backend, Denied, authenticate, check_fault, denied_response, iso, json_body, ok, own_session,
+)
+from nemo_local.store import Store
+from nemo_local.worker import RenderWorker
+
+log = logging.getLogger("nemo_local")
+Handler = Callable[[Request, Backend], Awaitable[Response]]
+
+
+async def anonymous_token(request: Request, backend: Backend) -> Response:
+    check_fault(backend, "token")
+    client_id = request.headers.get("x-client-id", "").strip()
+    if not client_id or len(client_id) > 64:
+        raise Denied(status=400, message="X-Client-Id header is required (64 characters or fewer)")
+    cfg = backend.config
+    issued = backend.store.client_issued_at(client_id)
+    if issued is not None and time.time() - issued < cfg.token_rate_window_seconds:
+        wait = cfg.token_rate_window_seconds - (time.time() - issued)
+        raise Denied(status=429, message="one anonymous token per client id per 7 days", retry_after=wait)
+    token, user_id, expires = backend.store.create_user("anon", cfg.initial_credits, cfg.token_ttl_seconds,
+                                                        client_id)
+    return ok({"token": token, "user_id": user_id, "credits": cfg.initial_credits, "expires_at": iso(expires)})
+
+
+async def create_session(request: Request, backend: Backend) -> Response:
+    user = authenticate(backend, request)
+    check_fault(backend, "session")
+    body = await json_body(request)
+    task_id = str(uuid.uuid4())
+    session_id = backend.store.create_session(user["user_id"], str(body.get("task_name") or "project"),
+                                              str(body.get("language") or "en"), task_id)
+    return ok({"task_id": task_id, "session_id": session_id, "user_id": user["user_id"]})
+
+
+async def credits(request: Request, backend: Backend) -> Response:
+    user = authenticate(backend, request)
+    check_fault(backend, "credits")
+    return ok({"available": user["available"], "frozen": user["frozen"],
+               "total": user["available"] + user["frozen"], "user_id": user["user_id"]})
+
+
+async def state(request: Request, backend: Backend) -> Response:
+    user = authenticate(backend, request)
+    check_fault(backend, "state")
+    row = own_session(backend, user, request.path_params["session_id"])
+    return ok({"session_id": row["session_id"], "task_id": row["task_id"], "task_name": row["task_name"],
+               "user_id": user["user_id"], "state": json.loads(row["state"])})
+
+
+async def upload(request: Request, backend: Backend) -> Response:
+    user = authenticate(backend, request)
+    check_fault(backend, "upload")
+    session = own_session(backend, user, request.path_params["session_id"])
+    cfg = backend.config
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await json_body(request)
+        urls = body.get("urls")
+        if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+            raise Denied(status=400, message='send {"urls": ["https://..."]} with at least one URL')
+        incoming: list[uploads.Incoming] = []
+        try:
+            for url in urls:
+                incoming.append(await uploads.fetch_url(url, cfg.files_dir, cfg.max_upload_bytes,
+                                                        cfg.url_fetch_timeout))
+        except uploads.UploadError as exc:
+            uploads.discard(incoming)
+            raise Denied(exc.code, message=str(exc)) from None
+    else:
+        body_iter = request.stream()
+        try:
+            incoming = await uploads.receive_multipart(request.headers.get("content-type", ""), body_iter,
+                                                       cfg.files_dir, cfg.max_upload_bytes)
+        except uploads.UploadError as exc:
+            async for _ in body_iter:  # read the rest, so the client gets the answer, not a broken pipe
+                pass
+            raise Denied(exc.code, message=str(exc)) from None
+    try:
+        accepted = [(item, *uploads.check_type(item)) for item in incoming]
+        infos = [await asyncio.to_thread(media.probe, item.path) for item, _, _ in accepted]
+    except uploads.UploadError as exc:
+        uploads.discard(incoming)
+        raise Denied(exc.code, message=str(exc)) from None
+    result = []
+    for (item, _ext, kind), info in zip(accepted, infos, strict=True):
+        if kind in ("audio", "video") and not info.duration:
+            uploads.discard(incoming)
+            raise Denied(4001, message=f"{item.filename}: the media cannot be decoded")
+        file_id, key = "f_" + secrets.token_hex(8), secrets.token_urlsafe(18)
+        folder = cfg.files_dir / file_id
+        folder.mkdir(mode=0o700)
+        final = folder / item.filename
+        item.path.replace(final)
+        backend.store.add_file(file_id, user["user_id"], session["session_id"], item.filename, kind, final,
+                               item.size, info.as_dict(), key)
+        result.append({
+            "file_id": file_id, "filename": item.filename, "file_type": kind, "size": item.size,
+            "cdn_url": str(request.url_for("file_media", key=key, name=item.filename)),
+            "duration": info.duration, "width": info.width, "height": info.height, "fps": info.fps,
+            "hash": file_id,
+        })
+    return ok({"files": result, "session_state_applied": True})
+
+
+async def file_media(request: Request, backend: Backend) -> Response:
+    row = backend.store.one("SELECT * FROM files WHERE access_key=?", request.path_params["key"])
+    if row is None:
+        raise Denied(status=404, message="no such file")
+    return FileResponse(row["path"], filename=row["filename"])
+
+
+async def health(request: Request, backend: Backend) -> Response:
+    return JSONResponse({"ok": True, "service": "nemo-local"})
+
+
+async def admin(request: Request, backend: Backend) -> Response:
+    """Fault injection and test controls; present only when the server runs with faults enabled."""
+    if not backend.config.enable_faults:
+        raise Denied(status=404, message="fault injection is off: start the server with --enable-faults")
+    action = request.path_params.get("action", "faults")
+    body = await json_body(request) if request.method == "POST" else {}
+    if action == "faults":
+        if request.method == "DELETE":
+            backend.faults.clear()
+        elif request.method == "POST":
+            try:
+                backend.faults.add(Fault.parse(body))
+            except (TypeError, ValueError) as exc:
+                raise Denied(status=400, message=str(exc)) from None
+        return JSONResponse({"faults": backend.faults.list()})
+    if action == "expire-tokens":
+        return JSONResponse({"expired": backend.store.expire_tokens(body.get("user_id"))})
+    if action == "drop-sessions":
+        return JSONResponse({"dropped": backend.store.drop_sessions(body.get("session_id"))})
+    if action == "credits":
+        backend.store.set_credits(body.get("user_id"), int(body.get("available", 0)))
+        return JSONResponse({"ok": True})
+    if action == "users":  # a registered (non-anonymous) user, for tests of registered-user messages
+        token, user_id, expires = backend.store.create_user("registered", int(body.get("credits", 100)),
+                                                            backend.config.token_ttl_seconds)
+        return JSONResponse({"token": token, "user_id": user_id, "expires_at": iso(expires)})
+    raise Denied(status=404, message=f"unknown admin action {action}")
+
+
+class RequestLog:
+    """ASGI middleware: a request id on every answer, and one log line per request (paths only, no headers)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = "req_" + uuid.uuid4().hex[:16]
+        started = time.monotonic()
+        status = [0]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info("%s %s %s %.0fms %s", scope["method"], scope["path"], status[0] or "-",
+                     (time.monotonic() - started) * 1000, request_id)
+
+
+def create_app(config: ServerConfig) -> Starlette:
+    config.prepare()
+    backend = Backend(config, Store(config.db_path), Faults(), None)  # type: ignore[arg-type]
+    backend.worker = RenderWorker(backend.store, config)
+
+    def bind(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await handler(request, backend)
+            except Denied as exc:
+                return denied_response(exc, request.url.path.startswith("/api/render/"))
+        return endpoint
+
+    routes = [
+        Route("/api/auth/anonymous-token", bind(anonymous_token), methods=["POST"]),
+        Route("/api/tasks/me/with-session/nemo_agent", bind(create_session), methods=["POST"]),
+        Route("/run_sse", bind(chat.run_sse), methods=["POST"]),
+        Route("/api/upload-video/nemo_agent/me/{session_id}", bind(upload), methods=["POST"]),
+        Route("/api/credits/balance/simple", bind(credits), methods=["GET"]),
+        Route("/api/state/nemo_agent/me/{session_id}/latest", bind(state), methods=["GET"]),
+        Route("/api/render/proxy/lambda", bind(renders.start), methods=["POST"]),
+        Route("/api/render/proxy/lambda/{render_id}", bind(renders.status), methods=["GET"]),
+        Route("/api/render/proxy/lambda/{render_id}/cancel", bind(renders.cancel), methods=["POST"]),
+        Route("/media/renders/{key}/{name}", bind(renders.output), methods=["GET", "HEAD"], name="render_output"),
+        Route("/media/files/{key}/{name}", bind(file_media), methods=["GET", "HEAD"], name="file_media"),
+        Route("/healthz", bind(health), methods=["GET"]),
+        Route("/_local/faults", bind(admin), methods=["GET", "POST", "DELETE"]),
+        Route("/_local/admin/{action}", bind(admin), methods=["POST"]),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        backend.worker.start()
+        try:
+            yield {}
+        finally:
+            await asyncio.to_thread(backend.worker.stop)
+            backend.store.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(RequestLog)
+    app.state.backend = backend
+    return app

@@ -1,0 +1,104 @@
+"""`POST /run_sse`: one user turn, answered as a stream of ADK events by the rule-based director."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from nemo_local import events
+from nemo_local.director import direct
+from nemo_local.http import Backend, Denied, authenticate, check_fault, json_body
+
+GUI_REPLY = ("Your video is ready on the canvas. Click the Export button to download it, open the Effects panel "
+             "to change the look, or drag and drop more clips; you can also preview in timeline.")
+
+
+class StreamDropped(Exception):
+    """Raised inside the stream to cut the connection mid-way (fault injection)."""
+
+
+def _message_text(body: dict[str, Any]) -> str:
+    message = body.get("new_message") or body.get("newMessage") or {}
+    parts = message.get("parts") if isinstance(message, dict) else None
+    texts = [p.get("text", "") for p in parts or [] if isinstance(p, dict) and isinstance(p.get("text"), str)]
+    return "\n".join(texts).strip()
+
+
+def _session_files(backend: Backend, session_id: str) -> list[dict[str, Any]]:
+    return [{"file_id": f["file_id"], "filename": f["filename"], "kind": f["kind"], "info": json.loads(f["info"])}
+            for f in backend.store.files(session_id)]
+
+
+async def run_sse(request: Request, backend: Backend) -> Response:
+    user = authenticate(backend, request)
+    body = await json_body(request)
+    session_id = str(body.get("session_id") or body.get("sessionId") or "")
+    session = backend.store.session(user["user_id"], session_id)
+    if session is None:
+        return JSONResponse({"detail": "Session not found", "code": 1002}, status_code=404)
+    fault = check_fault(backend, "chat")
+    text = _message_text(body)
+    if not text:
+        raise Denied(status=400, message="new_message needs a text part")
+    mode = fault.sse if fault else None
+    interval = backend.config.heartbeat_seconds
+
+    async def stream() -> AsyncIterator[bytes]:
+        factory = events.EventFactory()
+        if mode == "heartbeats_only":
+            assert fault is not None
+            loop = asyncio.get_running_loop()
+            end = loop.time() + fault.seconds
+            while loop.time() < end:
+                yield events.HEARTBEAT
+                await asyncio.sleep(min(interval, max(0.0, end - loop.time())))
+            return
+        if mode == "malformed":
+            for line in events.MALFORMED:
+                yield line
+        files = _session_files(backend, session_id)
+        state = json.loads(session["state"])
+        call_id, call = factory.call("analyze_media", {"files": [f["filename"] for f in files]})
+        yield events.sse(call)
+        yield events.sse(factory.response(call_id, "analyze_media", {
+            "files": [{"name": f["filename"], "kind": f["kind"], "duration": f["info"].get("duration")}
+                      for f in files]}))
+        work = asyncio.ensure_future(asyncio.to_thread(direct, text, state.get("draft") or {}, files))
+        while not work.done():  # heartbeats while the director works
+            done, _ = await asyncio.wait({work}, timeout=interval)
+            if not done:
+                yield events.HEARTBEAT
+        direction = work.result()
+        if direction.changes:
+            state["draft"] = direction.draft
+            state["video_infos"] = [{"file_id": f["file_id"], "name": f["filename"], **f["info"]} for f in files]
+            await asyncio.to_thread(backend.store.save_state, session_id, state)
+            call_id, call = factory.call("update_draft", {"changes": direction.changes})
+            yield events.sse(call)
+            yield events.sse(factory.response(call_id, "update_draft", {
+                "status": "ok", "tracks": len(direction.draft["t"]), "duration_ms": direction.draft["d"]},
+                state_delta={"draft_updated": True}))
+        if mode == "no_text":
+            return
+        reply = GUI_REPLY if mode == "gui" else direction.reply
+        if mode == "malformed":
+            yield events.MALFORMED[0]
+        yield events.sse(factory.text(reply))
+
+    async def dropping(after: int) -> AsyncIterator[bytes]:
+        """The turn runs to its end on the server, but the client gets only the first `after` events."""
+        sent = 0
+        async for chunk in stream():
+            if sent < after:
+                yield chunk
+                sent += chunk != events.HEARTBEAT
+        raise StreamDropped("fault injection: stream dropped")
+
+    body_iter = dropping(fault.after) if mode == "drop" and fault is not None else stream()
+    return StreamingResponse(body_iter, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -1,0 +1,184 @@
+"""The rule-based director: a user's words plus the session's files become edits of the draft.
+
+The draft uses the documented short keys (`t` tracks, `tt` track type, `sg` segments, `d` duration in ms,
+`m` metadata). Segment fields are this backend's own: `name`, `src` (file id), `s` (start ms), `d` (ms),
+`v` (volume 0-1), `text`, `kind`. Everything the renderer needs is in the draft.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+VIDEO, AUDIO, TEXT = 0, 1, 7
+
+ASPECTS = {
+    "16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080),
+}
+ASPECT_WORDS = [
+    (r"\b9\s*:\s*16\b|\bvertical\b|\bportrait\b|\btik\s*tok\b|\breels?\b|\bshorts\b|\bstor(?:y|ies)\b|竖屏", "9:16"),
+    (r"\b1\s*:\s*1\b|\bsquare\b|\binstagram\b|方形", "1:1"),
+    (r"\b16\s*:\s*9\b|\blandscape\b|\bhorizontal\b|\byoutube\b|\bwidescreen\b|横屏", "16:9"),
+]
+STYLES = [
+    (r"\bwave ?forms?\b|\bwaves?\b|\boscilloscope\b|\bline\b|波形", "wave"),
+    (r"\bbars?\b|\bequali[sz]er\b|\bmirror(?:ed)?\b|频谱柱", "bars"),
+    (r"\bcirc(?:le|ular)\b|\bradial\b|\bring spectrum\b|圆形", "circle"),
+    (r"\bpulse\b|\brings?\b|\bparticles?\b|粒子", "rings"),
+]
+COLOURS = {
+    "red": "#e53935", "orange": "#fb8c00", "yellow": "#fdd835", "green": "#43a047", "teal": "#00897b",
+    "cyan": "#00e5ff", "blue": "#1e88e5", "purple": "#8e24aa", "violet": "#7c4dff", "pink": "#ff4081",
+    "magenta": "#ff00aa", "white": "#f5f5f5", "gold": "#ffc107", "neon": "#39ff14",
+    "红": "#e53935", "蓝": "#1e88e5", "绿": "#43a047", "紫": "#8e24aa", "黄": "#fdd835", "粉": "#ff4081",
+}
+DEFAULT_META: dict[str, Any] = {
+    "aspect": "16:9", "width": 1920, "height": 1080, "fps": 30, "style": "bars",
+    "accent": "#36c5f0", "background": "#0d1321", "beat_sync": True, "drops": True, "progress_bar": False,
+}
+CANNOT = re.compile(
+    r"\b(?:lip ?sync|avatar|talking head|subtitles?|captions?|transcri\w+|translat\w+|voice ?over|"
+    r"stock footage|generate (?:footage|clips|scenes)|ai footage|b-roll|face)\b|字幕|配音",
+    re.I,
+)
+LOCAL_CAN = ("Local mode can: pick a style (waveform, bars, circle, pulse rings), set colours, the aspect ratio "
+             "(16:9, 9:16, 1:1), a background image, a title with timing, the music volume, beat sync, "
+             "drop highlights and a progress bar.")
+
+
+@dataclass
+class Direction:
+    draft: dict[str, Any]
+    changes: list[str] = field(default_factory=list)
+    reply: str = ""
+
+
+def _ms(seconds: float) -> int:
+    return int(round(seconds * 1000))
+
+
+def _find_title(text: str) -> tuple[str, float | None] | None:
+    m = re.search(r"(?:title[ds]?|caption|headline|标题)\s*(?:is|to|of|:|为)?\s*[\"“'「](.+?)[\"”'」]"
+                  r"(?:[^.\n]*?\bfor\s+(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds?)\b)?", text, re.I)
+    if not m:
+        return None
+    return m[1].strip(), float(m[2]) if m[2] else None
+
+
+def _colour(text: str) -> str | None:
+    m = re.search(r"#[0-9a-fA-F]{6}\b", text)
+    if m:
+        return m[0].lower()
+    for word, hexcode in COLOURS.items():
+        pattern = word if not word.isascii() else rf"\b{word}\b"
+        if re.search(pattern, text, re.I):
+            return hexcode
+    return None
+
+
+def _audio_source(files: list[dict[str, Any]]) -> dict[str, Any] | None:
+    audio = [f for f in files if f["kind"] == "audio"]
+    if audio:
+        return audio[-1]
+    video = [f for f in files if f["kind"] == "video" and f["info"].get("has_audio")]
+    return video[-1] if video else None
+
+
+def _visual_source(files: list[dict[str, Any]]) -> dict[str, Any] | None:
+    visual = [f for f in files if f["kind"] in ("image", "video")]
+    return visual[-1] if visual else None
+
+
+def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]]) -> Direction:
+    """Apply one user message to the draft. `files` are the session's uploads, oldest first."""
+    new = copy.deepcopy(draft) if draft.get("t") else {"t": [], "d": 0, "m": {}}
+    meta = {**DEFAULT_META, **new.get("m", {})}
+    out = Direction(new)
+    lowered = text.lower()
+
+    for pattern, aspect in ASPECT_WORDS:
+        if re.search(pattern, lowered):
+            if meta["aspect"] != aspect or not draft.get("t"):
+                out.changes.append(f"aspect {aspect}")
+            meta["aspect"] = aspect
+            meta["width"], meta["height"] = ASPECTS[aspect]
+            break
+    for pattern, style in STYLES:
+        if re.search(pattern, lowered):
+            meta["style"] = style
+            out.changes.append(f"style {style}")
+            break
+    colour = _colour(text)
+    if colour:
+        if re.search(r"\bbackground\b|背景", lowered) and not re.search(r"\bimage\b|\bphoto\b|图片", lowered):
+            meta["background"] = colour
+            out.changes.append(f"background {colour}")
+        else:
+            meta["accent"] = colour
+            out.changes.append(f"colour {colour}")
+    for key, word in (("beat_sync", r"beat|节拍"), ("drops", r"drops?|高潮"), ("progress_bar", r"progress ?bar|进度条")):
+        if re.search(rf"\b(?:no|without|remove|disable|turn off|hide)\b[^.,;]*?(?:{word})|(?:去掉|关闭|不要)(?:{word})",
+                     lowered):
+            meta[key] = False
+            out.changes.append(f"{key} off")
+        elif re.search(word, lowered):
+            meta[key] = True
+            out.changes.append(f"{key} on")
+
+    audio = _audio_source(files)
+    visual = _visual_source(files)
+    if audio is None and not draft.get("t"):
+        out.reply = "Upload an audio file first (MP3, WAV, AAC, FLAC or M4A), then tell me what video you want."
+        return out
+    duration = _ms(audio["info"].get("duration") or 0) if audio else int(new.get("d") or 0)
+    tracks: list[dict[str, Any]] = new["t"]
+    by_type = {t["tt"]: t for t in tracks}
+
+    if audio is not None:
+        old = by_type.get(AUDIO, {}).get("sg") or [{}]
+        volume = float(old[0].get("v", 1.0))
+        vol = re.search(r"(\d{1,3})\s*%", text)
+        if vol and re.search(r"volume|bgm|music|audio|level|音量", lowered):
+            volume = min(int(vol[1]), 200) / 100
+            out.changes.append(f"volume {int(vol[1])}%")
+        segment = {"id": "a1", "name": audio["filename"], "src": audio["file_id"], "s": 0, "d": duration,
+                   "v": volume}
+        if old[0].get("src") != audio["file_id"]:
+            out.changes.append(f"audio {audio['filename']}")
+        by_type[AUDIO] = {"tt": AUDIO, "n": "BGM", "sg": [segment]}
+    wants_image = re.search(r"\bno (?:background )?image\b|\bremove the (?:background )?image\b", lowered) is None
+    if visual is not None and wants_image:
+        vis = {"id": "v1", "kind": visual["kind"], "name": visual["filename"], "src": visual["file_id"]}
+    else:
+        vis = {"id": "v1", "kind": "visualizer", "name": f"{meta['style']} visualizer"}
+    old_vis = (by_type.get(VIDEO, {}).get("sg") or [{}])[0]
+    if old_vis.get("src") != vis.get("src") or old_vis.get("name") != vis["name"]:
+        out.changes.append(f"visual {vis['name']}")
+    by_type[VIDEO] = {"tt": VIDEO, "n": "Visual", "sg": [{**vis, "s": 0, "d": duration}]}
+
+    title = _find_title(text)
+    if title:
+        seconds = title[1] if title[1] is not None else 3.0
+        by_type[TEXT] = {"tt": TEXT, "n": "Title", "sg": [
+            {"id": "t1", "text": title[0], "s": 0, "d": min(_ms(seconds), duration or _ms(seconds))}]}
+        out.changes.append(f'title "{title[0]}"')
+    elif re.search(r"\b(?:remove|delete|drop|no)\b[^.]*\btitle\b|去掉标题|删除标题", lowered) and TEXT in by_type:
+        del by_type[TEXT]
+        out.changes.append("title removed")
+
+    new["t"] = [by_type[k] for k in (VIDEO, AUDIO, TEXT) if k in by_type]
+    new["d"] = duration
+    meta["title"] = by_type[TEXT]["sg"][0]["text"] if TEXT in by_type else meta.get("title", "")
+    if TEXT not in by_type:
+        meta.pop("title", None)
+    new["m"] = meta
+    if CANNOT.search(text) and not out.changes:
+        out.reply = "That is beyond what the local renderer does. " + LOCAL_CAN
+    elif out.changes:
+        out.reply = ("Updated the video: " + "; ".join(dict.fromkeys(out.changes)) +
+                     f". It runs {duration / 1000:.1f} s at {meta['width']}x{meta['height']}. Say export when ready.")
+    else:
+        out.reply = "The draft is unchanged. " + LOCAL_CAN
+    return out

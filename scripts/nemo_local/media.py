@@ -1,0 +1,141 @@
+"""Media facts: where ffmpeg is, what a file really contains (by its first bytes), and its duration and size."""
+
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+AUDIO = {"mp3", "wav", "m4a", "aac", "flac"}
+VIDEO = {"mp4", "mov", "avi", "webm", "mkv"}
+IMAGE = {"jpg", "jpeg", "png", "gif", "webp"}
+
+# Which container, found by sniffing, each extension may hold.
+EXPECTED_CONTAINER = {
+    "mp3": {"mp3"}, "wav": {"wav"}, "flac": {"flac"}, "aac": {"adts"}, "m4a": {"isobmff"},
+    "mp4": {"isobmff"}, "mov": {"isobmff"}, "avi": {"avi"}, "webm": {"ebml"}, "mkv": {"ebml"},
+    "jpg": {"jpeg"}, "jpeg": {"jpeg"}, "png": {"png"}, "gif": {"gif"}, "webp": {"webp"},
+}
+
+
+class FFmpegMissing(RuntimeError):
+    pass
+
+
+@functools.lru_cache(maxsize=1)
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary: the one shipped by imageio-ffmpeg, else one on PATH."""
+    try:
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except Exception:  # not installed, or no binary for this platform
+        found = shutil.which("ffmpeg")
+        if found:
+            return found
+    raise FFmpegMissing("ffmpeg not found: run pip install -e '.[local]' (ships ffmpeg) or install ffmpeg on PATH")
+
+
+def kind_of(ext: str) -> str | None:
+    ext = ext.lower().lstrip(".")
+    if ext in AUDIO:
+        return "audio"
+    if ext in VIDEO:
+        return "video"
+    if ext in IMAGE:
+        return "image"
+    return None
+
+
+def sniff(head: bytes) -> str | None:
+    """The container a file's first bytes (at least 16) show, or None when they match no accepted type."""
+    if len(head) < 4:
+        return None
+    if head[4:8] == b"ftyp" or head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip"):
+        return "isobmff"
+    if head[:4] == b"RIFF" and len(head) >= 12:
+        return {b"WAVE": "wav", b"AVI ": "avi", b"WEBP": "webp"}.get(head[8:12])
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "ebml"
+    if head[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:3] == b"ID3":
+        return "mp3"
+    if head[0] == 0xFF and (head[1] & 0xF6) == 0xF0:  # ADTS sync word, layer 0
+        return "adts"
+    if head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and (head[1] & 0x06) != 0:  # MPEG audio frame, layer I-III
+        return "mp3"
+    return None
+
+
+def content_matches(ext: str, head: bytes) -> bool:
+    """True when the bytes are what the extension claims (an .mp3 holding text is False)."""
+    found = sniff(head)
+    allowed = EXPECTED_CONTAINER.get(ext.lower().lstrip("."), set())
+    if found == "adts" and ext.lower().lstrip(".") == "mp3":
+        return False
+    return found in allowed
+
+
+@dataclass
+class MediaInfo:
+    duration: float | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    has_audio: bool = False
+    has_video: bool = False
+    audio_codec: str | None = None
+    video_codec: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
+_STREAM = re.compile(r"Stream #\d+:\d+.*?: (Video|Audio): (\w+)(.*)")
+_SIZE = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
+_FPS = re.compile(r"([\d.]+) (?:fps|tbr)\b")
+
+
+def parse_ffmpeg_banner(text: str) -> MediaInfo:
+    """Read what `ffmpeg -i FILE` prints about a file's input streams."""
+    info = MediaInfo()
+    text = text.split("Output #0", 1)[0]
+    m = _DURATION.search(text)
+    if m:
+        info.duration = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
+    for kind, codec, rest in _STREAM.findall(text):
+        if kind == "Audio" and not info.has_audio:
+            info.has_audio, info.audio_codec = True, codec
+        elif kind == "Video" and not info.has_video and "attached pic" not in rest:
+            info.has_video, info.video_codec = True, codec
+            size = _SIZE.search(rest)
+            if size:
+                info.width, info.height = int(size[1]), int(size[2])
+            fps = _FPS.search(rest)
+            if fps:
+                info.fps = float(fps[1])
+    return info
+
+
+def probe(path: Path, timeout: float = 60) -> MediaInfo:
+    """Duration, size and frame rate of a media file, the way ffprobe reports them."""
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+        capture_output=True, timeout=timeout, check=False,
+    )
+    info = parse_ffmpeg_banner(proc.stderr.decode("utf-8", "replace"))
+    if info.has_video and info.duration is not None and info.duration <= 0.05 and not info.has_audio:
+        info.duration = None  # a still image
+    return info

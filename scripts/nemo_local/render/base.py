@@ -1,0 +1,47 @@
+"""The renderer interface and the job it is given."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class RenderError(Exception):
+    """A render that cannot be done; the message is shown to the user as the failure reason."""
+
+
+class Cancelled(Exception):
+    """The render was cancelled while it ran."""
+
+
+@dataclass
+class RenderJob:
+    draft: dict[str, Any]
+    sources: dict[str, Path]                 # file id -> path on disk
+    output: Path                             # write the MP4 here (the caller renames it when done)
+    fps: int = 30
+    max_side: int = 0                        # scale the frame down to this longest side (0 = as the draft says)
+    preset: str = "veryfast"
+    progress: Callable[[float], None] = field(default=lambda fraction: None)
+    cancelled: Callable[[], bool] = field(default=lambda: False)
+
+    def frame_size(self) -> tuple[int, int]:
+        meta = self.draft.get("m") or {}
+        width, height = int(meta.get("width") or 1920), int(meta.get("height") or 1080)
+        if self.max_side and max(width, height) > self.max_side:
+            scale = self.max_side / max(width, height)
+            width, height = int(width * scale), int(height * scale)
+        return width - width % 2, height - height % 2
+
+
+class Renderer(Protocol):
+    def render(self, job: RenderJob) -> None:
+        """Write job.output, reporting progress in [0, 1]; raise RenderError or Cancelled."""
+
+
+def get_renderer(name: str = "default") -> Renderer:
+    from nemo_local.render.plain import PlainRenderer
+
+    return PlainRenderer()

@@ -1,0 +1,67 @@
+"""One ffmpeg process that takes raw yuv420p frames on stdin and muxes them with the audio into an MP4."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+from nemo_local.media import ffmpeg_exe
+from nemo_local.render.base import RenderError
+
+
+class Encoder:
+    """Feed exactly `frames` frames with write(); the output has H.264 yuv420p video and AAC audio."""
+
+    def __init__(self, output: Path, width: int, height: int, fps: int, frames: int, audio: Path | None,
+                 volume: float = 1.0, preset: str = "veryfast", crf: int = 20) -> None:
+        self.frames = frames
+        self._log = tempfile.TemporaryFile()
+        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+               "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0"]
+        if audio is not None:
+            cmd += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0"]
+            if abs(volume - 1.0) > 1e-3:
+                cmd += ["-af", f"volume={volume:.3f}"]
+            cmd += ["-c:a", "aac", "-b:a", "192k", "-ac", "2"]
+        cmd += ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
+                "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+                "-frames:v", str(frames), "-map_metadata", "-1", "-map_chapters", "-1",
+                "-movflags", "+faststart", "-f", "mp4", str(output)]
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
+
+    def write(self, frame: bytes | memoryview) -> None:
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(frame)
+        except BrokenPipeError:
+            raise RenderError(f"the encoder stopped: {self._error()}") from None
+
+    def _error(self) -> str:
+        self._proc.wait()
+        self._log.seek(0)
+        text = self._log.read().decode("utf-8", "replace").strip().splitlines()
+        return text[-1] if text else f"ffmpeg exited with {self._proc.returncode}"
+
+    def finish(self) -> None:
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        if self._proc.wait() != 0:
+            raise RenderError(f"the encoder failed: {self._error()}")
+
+    def abort(self) -> None:
+        self._proc.kill()
+        self._proc.wait()
+
+    def __enter__(self) -> Encoder:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if kind is not None:
+            self.abort()
+        self._log.close()

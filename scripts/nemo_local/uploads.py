@@ -1,0 +1,170 @@
+"""Receiving uploads: multipart bodies and URLs streamed to disk under a size limit, then checked and probed."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+from urllib.parse import unquote, urlsplit
+
+import httpx
+from python_multipart import MultipartParser
+from python_multipart.multipart import parse_options_header
+
+from nemo_local import media
+
+
+class UploadError(Exception):
+    """An upload that must be refused; `code` is the backend code (4001 or 4002)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Incoming:
+    filename: str
+    path: Path
+    size: int = 0
+    head: bytes = b""
+    handle: IO[bytes] | None = field(default=None, repr=False)
+
+
+def safe_name(name: str) -> str:
+    """A file name safe to store and to put in a URL: no folders, no control or odd characters."""
+    name = unquote(name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[^\w.\- ]+", "_", name).strip(" .")
+    return name[:120] or "file"
+
+
+def discard(items: list[Incoming]) -> None:
+    for item in items:
+        if item.handle is not None:
+            item.handle.close()
+        item.path.unlink(missing_ok=True)
+
+
+class _Receiver:
+    """Callbacks for python-multipart: each `files` part goes straight into its own file."""
+
+    def __init__(self, tmp_dir: Path, max_bytes: int) -> None:
+        self.tmp_dir = tmp_dir
+        self.max_bytes = max_bytes
+        self.files: list[Incoming] = []
+        self._headers: dict[bytes, bytes] = {}
+        self._field = b""
+        self._value = b""
+        self._current: Incoming | None = None
+
+    def on_part_begin(self) -> None:
+        self._headers, self._current = {}, None
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
+
+    def on_header_end(self) -> None:
+        self._headers[self._field.lower()] = self._value
+        self._field = self._value = b""
+
+    def on_headers_finished(self) -> None:
+        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
+        if params.get(b"name") != b"files" or b"filename" not in params:
+            return  # other fields are ignored
+        name = safe_name(params[b"filename"].decode("utf-8", "replace"))
+        path = self.tmp_dir / f".incoming-{secrets.token_hex(8)}.part"
+        self._current = Incoming(name, path, handle=path.open("wb"))
+        self.files.append(self._current)
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        item = self._current
+        if item is None or item.handle is None:
+            return
+        chunk = data[start:end]
+        item.size += len(chunk)
+        if item.size > self.max_bytes:
+            raise UploadError(4002, f"{item.filename} is larger than {self.max_bytes // (1024 * 1024)} MB")
+        if len(item.head) < 64:
+            item.head += chunk[: 64 - len(item.head)]
+        item.handle.write(chunk)
+
+    def on_part_end(self) -> None:
+        if self._current is not None and self._current.handle is not None:
+            self._current.handle.close()
+            self._current.handle = None
+
+
+async def receive_multipart(content_type: str, body: AsyncIterator[bytes], tmp_dir: Path,
+                            max_bytes: int) -> list[Incoming]:
+    """Stream a multipart body into files in tmp_dir; nothing is kept when it fails."""
+    ctype, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if ctype != b"multipart/form-data" or not boundary:
+        raise UploadError(4001, "send multipart/form-data with one or more 'files' fields, or JSON {\"urls\": [...]}")
+    receiver = _Receiver(tmp_dir, max_bytes)
+    callbacks = {name: getattr(receiver, name) for name in dir(receiver) if name.startswith("on_")}
+    parser = MultipartParser(boundary, callbacks=callbacks)  # type: ignore[arg-type]
+    try:
+        async for chunk in body:
+            parser.write(chunk)
+        parser.finalize()
+    except UploadError:
+        discard(receiver.files)
+        raise
+    except Exception as exc:
+        discard(receiver.files)
+        raise UploadError(4001, f"malformed multipart body: {exc}") from None
+    discard([f for f in receiver.files if f.handle is not None])  # a part the body never finished
+    done = [f for f in receiver.files if f.handle is None and f.path.exists()]
+    if not done:
+        raise UploadError(4001, "no file found in the 'files' field")
+    return done
+
+
+async def fetch_url(url: str, tmp_dir: Path, max_bytes: int, timeout: float) -> Incoming:
+    """Download one http(s) URL into tmp_dir under the same limit as an upload."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UploadError(4001, f"only http and https URLs can be fetched, not {parts.scheme or 'this'!r}")
+    item = Incoming(safe_name(parts.path or "download"), tmp_dir / f".incoming-{secrets.token_hex(8)}.part")
+    try:
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client, \
+                client.stream("GET", url) as resp:
+            if resp.status_code != 200:
+                raise UploadError(4001, f"the URL answered HTTP {resp.status_code}")
+            declared = int(resp.headers.get("content-length") or 0)
+            if declared > max_bytes:
+                raise UploadError(4002, f"the file at the URL is larger than {max_bytes // (1024 * 1024)} MB")
+            with item.path.open("wb") as out:
+                async for chunk in resp.aiter_bytes():
+                    item.size += len(chunk)
+                    if item.size > max_bytes:
+                        raise UploadError(4002, f"the file at the URL is larger than {max_bytes // (1024 * 1024)} MB")
+                    if len(item.head) < 64:
+                        item.head += chunk[: 64 - len(item.head)]
+                    out.write(chunk)
+    except UploadError:
+        item.path.unlink(missing_ok=True)
+        raise
+    except httpx.HTTPError as exc:
+        item.path.unlink(missing_ok=True)
+        raise UploadError(4001, f"could not fetch the URL: {type(exc).__name__}") from None
+    return item
+
+
+def check_type(item: Incoming) -> tuple[str, str]:
+    """(extension, kind) of an accepted file; UploadError 4001 for anything else."""
+    ext = item.filename.rsplit(".", 1)[-1].lower() if "." in item.filename else ""
+    kind = media.kind_of(ext)
+    accepted = ", ".join(sorted(media.AUDIO | media.VIDEO | media.IMAGE))
+    if kind is None:
+        raise UploadError(4001, f"{item.filename}: unsupported type; accepted: {accepted}")
+    if not media.content_matches(ext, item.head):
+        raise UploadError(4001, f"{item.filename}: the content is not a real .{ext} file; accepted: {accepted}")
+    return ext, kind
