@@ -10,17 +10,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-AUDIO = {"mp3", "wav", "m4a", "aac", "flac"}
-VIDEO = {"mp4", "mov", "avi", "webm", "mkv"}
-IMAGE = {"jpg", "jpeg", "png", "gif", "webp"}
+from nemo_skill.filetypes import AUDIO, IMAGE, VIDEO, content_matches, kind_of, sniff
 
-# Which container, found by sniffing, each extension may hold.
-EXPECTED_CONTAINER = {
-    "mp3": {"mp3"}, "wav": {"wav"}, "flac": {"flac"}, "aac": {"adts"}, "m4a": {"isobmff"},
-    "mp4": {"isobmff"}, "mov": {"isobmff"}, "avi": {"avi"}, "webm": {"ebml"}, "mkv": {"ebml"},
-    "jpg": {"jpeg"}, "jpeg": {"jpeg"}, "png": {"png"}, "gif": {"gif"}, "webp": {"webp"},
-}
-
+__all__ = ["AUDIO", "IMAGE", "VIDEO", "FFmpegMissing", "MediaInfo", "content_matches", "ffmpeg_exe", "kind_of",
+           "parse_ffmpeg_banner", "probe", "sniff"]
 
 class FFmpegMissing(RuntimeError):
     pass
@@ -38,53 +31,6 @@ def ffmpeg_exe() -> str:
         if found:
             return found
     raise FFmpegMissing("ffmpeg not found: run pip install -e '.[local]' (ships ffmpeg) or install ffmpeg on PATH")
-
-
-def kind_of(ext: str) -> str | None:
-    ext = ext.lower().lstrip(".")
-    if ext in AUDIO:
-        return "audio"
-    if ext in VIDEO:
-        return "video"
-    if ext in IMAGE:
-        return "image"
-    return None
-
-
-def sniff(head: bytes) -> str | None:
-    """The container a file's first bytes (at least 16) show, or None when they match no accepted type."""
-    if len(head) < 4:
-        return None
-    if head[4:8] == b"ftyp" or head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip"):
-        return "isobmff"
-    if head[:4] == b"RIFF" and len(head) >= 12:
-        return {b"WAVE": "wav", b"AVI ": "avi", b"WEBP": "webp"}.get(head[8:12])
-    if head[:4] == b"fLaC":
-        return "flac"
-    if head[:4] == b"\x1a\x45\xdf\xa3":
-        return "ebml"
-    if head[:3] == b"\xff\xd8\xff":
-        return "jpeg"
-    if head[:8] == b"\x89PNG\r\n\x1a\n":
-        return "png"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
-    if head[:3] == b"ID3":
-        return "mp3"
-    if head[0] == 0xFF and (head[1] & 0xF6) == 0xF0:  # ADTS sync word, layer 0
-        return "adts"
-    if head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and (head[1] & 0x06) != 0:  # MPEG audio frame, layer I-III
-        return "mp3"
-    return None
-
-
-def content_matches(ext: str, head: bytes) -> bool:
-    """True when the bytes are what the extension claims (an .mp3 holding text is False)."""
-    found = sniff(head)
-    allowed = EXPECTED_CONTAINER.get(ext.lower().lstrip("."), set())
-    if found == "adts" and ext.lower().lstrip(".") == "mp3":
-        return False
-    return found in allowed
 
 
 @dataclass

@@ -1,0 +1,84 @@
+"""A synthetic music track with known beats and a known drop: for demos, tests and benchmarks."""
+
+from __future__ import annotations
+
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Track:
+    samples: np.ndarray          # mono float32 in [-1, 1]
+    rate: int
+    beats: np.ndarray            # beat times in seconds
+    drop: float                  # the drop, in seconds
+    tempo: float
+
+
+def _kick(rate: int, gain: float) -> np.ndarray:
+    t = np.arange(int(0.25 * rate)) / rate
+    freq = 50 + 100 * np.exp(-t * 30)
+    return (gain * np.sin(2 * np.pi * np.cumsum(freq) / rate) * np.exp(-t * 14)).astype(np.float32)
+
+
+def _noise_hit(rate: int, length: float, decay: float, gain: float, rng: np.random.Generator) -> np.ndarray:
+    t = np.arange(int(length * rate)) / rate
+    return (gain * rng.standard_normal(len(t)) * np.exp(-t * decay)).astype(np.float32)
+
+
+def demo_track(seconds: float = 20.0, bpm: float = 120.0, drop_at: float | None = None, rate: int = 44100,
+               seed: int = 7) -> Track:
+    """Intro with light drums and a pad, a break with a riser and no kick, then the drop: kick and bass."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * rate)
+    out = np.zeros(n, dtype=np.float32)
+    period = 60.0 / bpm
+    beats = np.arange(0.0, seconds - 0.05, period)
+    drop = drop_at if drop_at is not None else beats[int(len(beats) * 0.6)]
+    drop = float(beats[np.argmin(np.abs(beats - drop))])
+    break_start = drop - 4 * period
+    t = np.arange(n) / rate
+    pad = 0.06 * (np.sin(2 * np.pi * 220 * t) + np.sin(2 * np.pi * 277.2 * t) + np.sin(2 * np.pi * 329.6 * t))
+    out += pad.astype(np.float32)
+    riser = (t >= break_start) & (t < drop)
+    out[riser] += (0.15 * ((t[riser] - break_start) / (drop - break_start)) *
+                   rng.standard_normal(int(riser.sum()))).astype(np.float32)
+    for index, beat in enumerate(beats):
+        start = int(beat * rate)
+        in_break = break_start <= beat < drop
+        after = beat >= drop
+        hits = []
+        if not in_break:
+            hits.append(_kick(rate, 0.9 if after else 0.45))
+        if index % 2 == 1:
+            hits.append(_noise_hit(rate, 0.15, 25, 0.35 if after else 0.2, rng))
+        hits.append(_noise_hit(rate, 0.04, 90, 0.08, rng))
+        for hit in hits:
+            end = min(n, start + len(hit))
+            out[start:end] += hit[: end - start]
+    bass_mask = t >= drop
+    phase = (t[bass_mask] - drop) % period
+    bass = 0.35 * np.sin(2 * np.pi * 55 * t[bass_mask]) * np.exp(-phase * 3)
+    out[bass_mask] += bass.astype(np.float32)
+    peak = float(np.max(np.abs(out))) or 1.0
+    return Track((out / peak * 0.9).astype(np.float32), rate, beats, drop, bpm)
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
+    """16-bit mono WAV, written to a temp name and renamed (no half-written file)."""
+    tmp = path.with_name(path.name + ".part")
+    with wave.open(str(tmp), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    tmp.replace(path)
+    return path
+
+
+def write_demo_track(path: Path, seconds: float = 20.0) -> Path:
+    track = demo_track(seconds)
+    return write_wav(path, track.samples, track.rate)

@@ -1,0 +1,3 @@
+"""Client library of the audio-to-video skill: NemoVideo API calls, routing, and the command line."""
+
+__version__ = "1.0.0"

@@ -1,0 +1,358 @@
+"""The command line: parse arguments, call the library, print data on stdout and diagnostics on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from nemo_skill import errors, gui, local, routing, skill, timeline
+from nemo_skill import export as exporting
+from nemo_skill.api import Api, Settings
+from nemo_skill.chat import run_turn
+from nemo_skill.store import Store
+from nemo_skill.upload import upload_files, upload_urls
+
+SLEEP: Callable[[float], None] = time.sleep   # tests replace this to skip real waits
+API_URL_ENV = "NEMO_API_URL"
+
+EXAMPLES = """\
+examples:
+  nemo.py --local make song.mp3 -o song.mp4          # offline: audio in, MP4 out
+  nemo.py make talk.wav --image cover.jpg --prompt 'waveform, title "Episode 12" for 4 seconds'
+  nemo.py route "send me the video"                   # -> export
+  nemo.py do "make it vertical for TikTok"            # route the words and run the action
+  nemo.py upload song.mp3 cover.png && nemo.py chat "bars style, neon, beat drops highlighted"
+  nemo.py state --json ; nemo.py credits ; nemo.py export -o final.mp4
+"""
+
+
+def _exit_table() -> str:
+    rows = [f"  {code:<4} {name:<12} {meaning}" for code, (name, meaning) in errors.EXIT_CODES.items()]
+    return "exit codes:\n" + "\n".join(rows)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print one JSON object on stdout")
+    common.add_argument("--local", action="store_true", default=argparse.SUPPRESS,
+                        help="use the local backend on this machine (offline, no credits)")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks for unexpected errors")
+    parser = argparse.ArgumentParser(
+        prog="nemo.py", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Turn audio into video: NemoVideo cloud, or the local renderer with --local.",
+        epilog=EXAMPLES + "\n" + _exit_table())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help_text, description=help_text,
+                              epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    add("route", "print which action the words ask for", 'nemo.py route "导出视频" --json').add_argument("text")
+    add("do", "route the words and run that action", 'nemo.py do "show tracks"').add_argument("text")
+    add("chat", "send one message to the video agent", 'nemo.py chat "add a title \\"Urban Dreams\\""') \
+        .add_argument("text")
+    p = add("upload", "upload audio, video or image files (or URLs)", "nemo.py upload song.mp3 cover.jpg")
+    p.add_argument("files", nargs="*", type=Path)
+    p.add_argument("--url", action="append", default=[], help="an http(s) URL to fetch (repeatable)")
+    add("state", "show the timeline of the current session", "nemo.py state --json")
+    add("credits", "show the credit balance", "nemo.py credits")
+    p = add("export", "render the timeline to MP4 and download it", "nemo.py export -o video.mp4")
+    p.add_argument("-o", "--output", type=Path, help="file or folder for the MP4 (default: current folder)")
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
+    p.add_argument("--resume", action="store_true", help="pick up the last unfinished render")
+    p.add_argument("--cancel", action="store_true", help="cancel the last unfinished render")
+    p = add("make", "one go: new session, upload, describe, export, download",
+            "nemo.py --local make song.mp3 --image cover.jpg -o song.mp4")
+    p.add_argument("audio", type=Path)
+    p.add_argument("--image", type=Path, help="background image")
+    p.add_argument("--prompt", help="what the video should look like (default: the skill's example prompt)")
+    p.add_argument("-o", "--output", type=Path)
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
+    add("session", "print the session id, or start a new session", "nemo.py session --new") \
+        .add_argument("--new", action="store_true", help="start a new session")
+    p = add("serve", "run the local backend as an HTTP server", "nemo.py serve --port 8765")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--data-dir", type=Path, help="where records and files live")
+    p.add_argument("--enable-faults", action="store_true", help="allow fault injection (see README)")
+    p.add_argument("--heartbeat", type=float, default=10.0, help="seconds between SSE heartbeats")
+    p.add_argument("--max-upload-mb", type=int, default=200)
+    p = add("build-variant", "write an installable skill folder for a variant",
+            "nemo.py build-variant video-a2e --out dist")
+    p.add_argument("variant", nargs="?", help="variant name (see skill.yaml); omit with --all")
+    p.add_argument("--all", action="store_true", help="build every variant")
+    p.add_argument("--out", type=Path, default=Path("dist"))
+    p.add_argument("--force", action="store_true")
+    p = add("demo-track", "write a synthetic music track (drums, bass, a drop) to try the skill",
+            "nemo.py demo-track demo.wav --seconds 20")
+    p.add_argument("output", type=Path)
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--force", action="store_true")
+    return parser
+
+
+class Out:
+    """Prints results: text lines, or one JSON object at the end with --json."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.data: dict[str, Any] = {}
+
+    def line(self, text: str) -> None:
+        if not self.as_json:
+            print(text, flush=True)
+
+    def put(self, **values: Any) -> None:
+        self.data.update(values)
+
+    def finish(self) -> None:
+        if self.as_json:
+            print(json.dumps(self.data, ensure_ascii=False, default=str))
+
+
+def notice(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def connect(args: argparse.Namespace) -> Iterator[Api]:
+    cfg = skill.config()
+    env_url = os.environ.get(API_URL_ENV, "").strip()
+    server = None
+    if getattr(args, "local", False) or env_url.lower() == "local":
+        server = local.start(skill.SKILL_DIR)
+        base, key, is_local = server.url, "local", True
+    else:
+        base = (env_url or str(cfg["api"]["base_url"])).rstrip("/")
+        key, is_local = base, local.is_loopback(base)
+    settings = Settings(base_url=base, api_key=key, config=cfg, local=is_local, sleep=SLEEP, notice=notice)
+    api = Api(settings, skill.meta(), Store())
+    try:
+        yield api
+    except errors.NoCredits as exc:
+        exc.user_id, exc.anonymous = api.user_id, api.anonymous  # type: ignore[attr-defined]
+        raise
+    finally:
+        api.close()
+        if server is not None:
+            server.stop()
+
+
+def cmd_route(args: argparse.Namespace, out: Out) -> None:
+    found = routing.route(args.text, skill.config()["intents"])
+    out.put(**found.as_dict())
+    out.line(found.action)
+
+
+def cmd_state(api: Api, out: Out) -> None:
+    def read(session_id: str) -> Any:
+        return api.call("GET", "state", params={"session_id": session_id})
+    data = api.with_session(read)
+    state = data.get("state") if isinstance(data, dict) else {}
+    draft = state.get("draft") if isinstance(state, dict) else None
+    summary = timeline.summarize(draft)
+    out.put(session_id=api.session_id(), summary=summary, draft=draft)
+    out.line(summary)
+
+
+def cmd_credits(api: Api, out: Out) -> None:
+    data = api.call("GET", "credits")
+    values = {k: data.get(k) for k in ("available", "frozen", "total")}
+    out.put(**values)
+    out.line(f"Credits: {values['available']} available, {values['frozen']} frozen, {values['total']} total")
+
+
+def cmd_upload(api: Api, out: Out, files: list[Path], urls: list[str]) -> None:
+    if not files and not urls:
+        raise errors.UsageError("name at least one file or --url to upload")
+
+    def send(session_id: str) -> list[dict[str, Any]]:
+        done = upload_files(api, session_id, files) if files else []
+        return done + (upload_urls(api, session_id, urls) if urls else [])
+    uploaded = api.with_session(send)
+    out.put(files=uploaded)
+    for item in uploaded:
+        length = f", {item['duration']:.1f} s" if isinstance(item.get("duration"), int | float) else ""
+        out.line(f"Uploaded {item.get('filename')} ({item.get('file_type')}{length})")
+
+
+def cmd_chat(api: Api, out: Out, text: str) -> None:
+    rules = gui.compile_rules(skill.config()["gui_translations"])
+    shown = not out.as_json
+    result = api.with_session(lambda sid: run_turn(api, sid, text, rules, out.line if shown else lambda t: None))
+    if result.dropped:
+        notice("The connection dropped before the reply ended; the message was not sent again (that would "
+               "charge twice). The timeline below shows what the agent did.")
+    if result.timed_out:
+        notice("No reply within 15 minutes; the turn may still be running. Check with: nemo.py state")
+    if result.question:
+        out.line(f"The agent asks: {result.question}")
+    if result.summary:
+        out.line(result.summary)
+    out.put(**result.as_dict())
+
+
+def cmd_export(api: Api, out: Out, args: argparse.Namespace) -> None:
+    if args.cancel:
+        render_id = exporting.unfinished(api)
+        if render_id is None:
+            raise errors.UsageError("there is no unfinished render to cancel")
+        status = exporting.cancel(api, render_id)
+        out.put(render_id=render_id, status=status.status)
+        out.line(f"Render {render_id}: {status.status}")
+        return
+    if args.output is not None:  # refuse an existing output before spending anything
+        exporting.target_path(args.output, "video.mp4", args.force)
+    render_id = exporting.unfinished(api) if args.resume else None
+    if args.resume and render_id is None:
+        raise errors.UsageError("there is no unfinished render to resume")
+    if render_id is None:
+        def begin(session_id: str) -> str:
+            return exporting.start_render(api, session_id, exporting.latest_draft(api, session_id))
+        render_id = api.with_session(begin)
+    notice(f"Rendering ({render_id})...")
+    shown: list[int] = []
+
+    def progress(status: exporting.RenderStatus) -> None:
+        if status.progress is not None and (not shown or status.progress >= shown[-1] + 10):
+            shown.append(status.progress)
+            notice(f"  {status.status} {status.progress}%")
+    try:
+        url = exporting.wait_for(api, render_id, progress)
+    except KeyboardInterrupt:
+        notice(f"Stopped waiting; render {render_id} goes on. Resume with: nemo.py export --resume "
+               "(or cancel it with: nemo.py export --cancel)")
+        raise
+    path = exporting.download(api, url, exporting.target_path(args.output, render_id, args.force))
+    out.put(render_id=render_id, path=str(path), media=f"MEDIA:{path}")
+    out.line(str(path))
+    out.line(f"MEDIA:{path}")
+
+
+def cmd_make(api: Api, out: Out, args: argparse.Namespace) -> None:
+    files = [args.audio] + ([args.image] if args.image else [])
+    from nemo_skill.upload import check_files
+    check_files(files, int(skill.config()["limits"]["max_upload_bytes"]))
+    output = args.output or Path(args.audio.stem + ".mp4")
+    if output.is_dir():
+        output = output / (args.audio.stem + ".mp4")
+    args.output = exporting.target_path(output, "video.mp4", args.force)
+    prompt = args.prompt or skill.config()["variants"][skill.meta().name]["example_prompt"]
+    api.session_id(new=True)
+    notice("Started a new editing session.")
+    quiet = Out(True)
+    cmd_upload(api, quiet, files, [])
+    notice(f"Uploaded {len(files)} file(s); asking for: {prompt}")
+    cmd_chat(api, out, prompt)
+    args.cancel = args.resume = False
+    cmd_export(api, out, args)
+
+
+def cmd_local_only(args: argparse.Namespace, out: Out) -> None:
+    if args.command == "serve":
+        from nemo_local.config import ServerConfig, default_data_dir
+        from nemo_local.server import serve
+        config = ServerConfig(data_dir=args.data_dir or default_data_dir(), enable_faults=args.enable_faults,
+                              heartbeat_seconds=args.heartbeat, max_upload_bytes=args.max_upload_mb << 20)
+        serve(config, args.host, args.port)
+    elif args.command == "demo-track":
+        from nemo_local.synth import write_demo_track
+        if args.output.exists() and not args.force:
+            raise errors.InputError(f"{args.output} exists", hint="Pass --force to replace it.")
+        path = write_demo_track(args.output, args.seconds)
+        out.put(path=str(path))
+        out.line(str(path))
+
+
+def cmd_build(args: argparse.Namespace, out: Out) -> None:
+    from nemo_skill import variants
+    names = list(skill.config()["variants"]) if args.all else [args.variant]
+    if not names or names == [None]:
+        raise errors.UsageError("name a variant or pass --all")
+    built = [str(variants.build(name, args.out, force=args.force)) for name in names]
+    out.put(built=built)
+    for path in built:
+        out.line(path)
+
+
+def dispatch(args: argparse.Namespace, out: Out) -> None:
+    command = args.command
+    if command == "route":
+        return cmd_route(args, out)
+    if command in ("serve", "demo-track"):
+        return cmd_local_only(args, out)
+    if command == "build-variant":
+        return cmd_build(args, out)
+    files: list[Path] = []
+    if command == "do":
+        found = routing.route(args.text, skill.config()["intents"])
+        out.put(route=found.action)
+        command, files = found.action, [Path(f).expanduser() for f in found.files]
+        if command == "upload" and not files:
+            raise errors.UsageError("name the file to upload, e.g. nemo.py upload song.mp3")
+        if command == "export":
+            args.output, args.force, args.resume, args.cancel = None, False, False, False
+    with connect(args) as api:
+        if command == "state":
+            cmd_state(api, out)
+        elif command == "credits":
+            cmd_credits(api, out)
+        elif command == "upload":
+            cmd_upload(api, out, files or args.files, getattr(args, "url", []))
+        elif command == "chat":
+            cmd_chat(api, out, args.text)
+        elif command == "export":
+            cmd_export(api, out, args)
+        elif command == "make":
+            cmd_make(api, out, args)
+        elif command == "session":
+            session_id = api.session_id(new=args.new)
+            out.put(session_id=session_id)
+            out.line(session_id)
+    return None
+
+
+def explain(exc: errors.NemoError, user_id: str | None, anonymous: bool) -> str:
+    """The one line shown for an error, with the registration link when an anonymous user is out of credits."""
+    if isinstance(exc, errors.NoCredits) and anonymous:
+        link = f"{skill.config()['api']['register_url']}?bind={user_id or ''}"
+        return f"Out of credits (code 2001). Register to get more: {link}"
+    if isinstance(exc, errors.NoCredits):
+        return "Out of credits (code 2001). Top up credits in your account."
+    return str(exc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False) or os.environ.get("NEMO_DEBUG"))
+    out = Out(bool(getattr(args, "json", False)))
+    try:
+        dispatch(args, out)
+        out.finish()
+        return 0
+    except errors.NemoError as exc:
+        if debug:
+            raise
+        message = explain(exc, getattr(exc, "user_id", None), getattr(exc, "anonymous", True))
+        print(f"error: {message}", file=sys.stderr)
+        out.put(error=message, exit_code=exc.exit_code)
+        out.finish()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        print(f"error: unexpected {type(exc).__name__}; rerun with --debug and report it", file=sys.stderr)
+        return 1

@@ -1,0 +1,86 @@
+"""Accepted file types, and what a file really is judged by its first bytes (shared with the local backend)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+AUDIO = frozenset({"mp3", "wav", "m4a", "aac", "flac"})
+VIDEO = frozenset({"mp4", "mov", "avi", "webm", "mkv"})
+IMAGE = frozenset({"jpg", "jpeg", "png", "gif", "webp"})
+ACCEPTED = AUDIO | VIDEO | IMAGE
+HEAD_BYTES = 64
+
+# Which container, found by sniffing, each extension may hold.
+EXPECTED_CONTAINER = {
+    "mp3": {"mp3"}, "wav": {"wav"}, "flac": {"flac"}, "aac": {"adts"}, "m4a": {"isobmff"},
+    "mp4": {"isobmff"}, "mov": {"isobmff"}, "avi": {"avi"}, "webm": {"ebml"}, "mkv": {"ebml"},
+    "jpg": {"jpeg"}, "jpeg": {"jpeg"}, "png": {"png"}, "gif": {"gif"}, "webp": {"webp"},
+}
+
+
+def extension(name: str) -> str:
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def kind_of(ext: str) -> str | None:
+    """'audio', 'video', 'image', or None for an extension that is not accepted."""
+    ext = ext.lower().lstrip(".")
+    if ext in AUDIO:
+        return "audio"
+    if ext in VIDEO:
+        return "video"
+    if ext in IMAGE:
+        return "image"
+    return None
+
+
+def sniff(head: bytes) -> str | None:
+    """The container a file's first bytes show, or None when they match no accepted type."""
+    if len(head) < 4:
+        return None
+    if head[4:8] == b"ftyp" or head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip"):
+        return "isobmff"
+    if head[:4] == b"RIFF" and len(head) >= 12:
+        return {b"WAVE": "wav", b"AVI ": "avi", b"WEBP": "webp"}.get(head[8:12])
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "ebml"
+    if head[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if head[:3] == b"ID3":
+        return "mp3"
+    if head[0] == 0xFF and (head[1] & 0xF6) == 0xF0:  # ADTS sync word (layer bits 00)
+        return "adts"
+    if head[0] == 0xFF and (head[1] & 0xE0) == 0xE0 and (head[1] & 0x06) != 0:  # MPEG audio, layer I-III
+        return "mp3"
+    return None
+
+
+def content_matches(ext: str, head: bytes) -> bool:
+    """True when the bytes are what the extension claims: a text file named .mp3 is False."""
+    return sniff(head) in EXPECTED_CONTAINER.get(ext.lower().lstrip("."), set())
+
+
+def check_local_file(path: Path, max_bytes: int) -> str:
+    """The kind of a file the user named, or a ValueError saying why it cannot be uploaded."""
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    ext = extension(path.name)
+    kind = kind_of(ext)
+    if kind is None:
+        raise ValueError(f"{path.name}: .{ext or '?'} files are not accepted; use one of: "
+                         + ", ".join(sorted(ACCEPTED)))
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise OverflowError(f"{path.name} is {size / 1048576:.0f} MB; the limit is {max_bytes // 1048576} MB: "
+                            "compress or trim it first")
+    with path.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    if not content_matches(ext, head):
+        raise ValueError(f"{path.name}: the content is not a real .{ext} file; export it again as .{ext}")
+    return kind

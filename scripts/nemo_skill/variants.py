@@ -1,0 +1,82 @@
+"""Skill variants: one codebase, several installable skill folders (music-to-video-ai, video-a2e, ...).
+
+A variant folder holds its own SKILL.md (frontmatter and texts from skill.yaml's `variants`, body from
+templates/SKILL.md.in) plus the same scripts, skill.yaml, pyproject.toml and README.md.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nemo_skill import __version__, errors
+from nemo_skill.skill import SKILL_DIR, config
+
+TEMPLATE = Path("templates") / "SKILL.md.in"
+COPIED = ("scripts", "skill.yaml", "pyproject.toml", "README.md")
+HOMEPAGE = "https://nemovideo.com"
+
+
+def frontmatter(name: str, variant: dict[str, Any], version: str = __version__) -> str:
+    data = {
+        "name": name,
+        "description": " ".join(str(variant["description"]).split()),
+        "license": "MIT",
+        "metadata": {
+            "version": version,
+            "openclaw": {
+                "emoji": variant["emoji"],
+                "homepage": HOMEPAGE,
+                "primaryEnv": "NEMO_TOKEN",
+                "requires": {"bins": ["python3"]},
+            },
+        },
+    }
+    text = yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True, width=1000)
+    return f"---\n{text}---\n"
+
+
+def render_skill_md(name: str, folder: Path = SKILL_DIR) -> str:
+    variants = config(folder)["variants"]
+    if name not in variants:
+        raise errors.UsageError(f"unknown variant {name!r}", hint="Choose one of: " + ", ".join(variants))
+    variant = variants[name]
+    body = (folder / TEMPLATE).read_text(encoding="utf-8")
+    values = {
+        "name": name, "title": variant["title"], "example_prompt": variant["example_prompt"],
+        "audience": variant["audience"], "timing": variant["timing"],
+        "preferred_formats": ", ".join(f.upper() for f in variant["preferred_formats"]),
+    }
+    for key, value in values.items():
+        body = body.replace("{{" + key + "}}", str(value))
+    return frontmatter(name, variant) + "\n" + body
+
+
+def build(name: str, out_dir: Path, folder: Path = SKILL_DIR, force: bool = False) -> Path:
+    """Write out_dir/<name>/ as a complete skill folder; the old one is replaced only with force."""
+    text = render_skill_md(name, folder)
+    dest = out_dir.expanduser().absolute() / name
+    if dest.exists() and not force:
+        raise errors.InputError(f"{dest} exists", hint="Pass --force to rebuild it.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=dest.parent))
+    try:
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+        for item in COPIED:
+            source = folder / item
+            if source.is_dir():
+                shutil.copytree(source, staging / item, ignore=ignore)
+            else:
+                shutil.copy2(source, staging / item)
+        (staging / "SKILL.md").write_text(text, encoding="utf-8")
+        if dest.exists():
+            shutil.rmtree(dest)
+        staging.rename(dest)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return dest
