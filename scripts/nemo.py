@@ -8,8 +8,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-if sys.version_info < (3, 11):
-    sys.exit("error: this skill needs Python 3.11 or newer (found %d.%d)" % sys.version_info[:2])
+if sys.version_info < (3, 11):  # noqa: UP036 - say it in one line instead of failing on syntax later
+    sys.exit(f"error: this skill needs Python 3.11 or newer (found {sys.version.split()[0]})")
 
 try:
     from nemo_skill.cli import main

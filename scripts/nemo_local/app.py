@@ -9,6 +9,7 @@ import logging
 import secrets
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -22,7 +23,15 @@ from nemo_local import chat, media, renders, uploads
 from nemo_local.config import ServerConfig
 from nemo_local.faults import Fault, Faults
 from nemo_local.http import (
-    Backend, Denied, authenticate, check_fault, denied_response, iso, json_body, ok, own_session,
+    Backend,
+    Denied,
+    authenticate,
+    check_fault,
+    denied_response,
+    iso,
+    json_body,
+    ok,
+    own_session,
 )
 from nemo_local.store import Store
 from nemo_local.worker import RenderWorker
@@ -151,6 +160,8 @@ async def admin(request: Request, backend: Backend) -> Response:
             except (TypeError, ValueError) as exc:
                 raise Denied(status=400, message=str(exc)) from None
         return JSONResponse({"faults": backend.faults.list()})
+    if action == "stats":
+        return JSONResponse({"requests": dict(request.app.state.counts)})
     if action == "expire-tokens":
         return JSONResponse({"expired": backend.store.expire_tokens(body.get("user_id"))})
     if action == "drop-sessions":
@@ -168,14 +179,16 @@ async def admin(request: Request, backend: Backend) -> Response:
 class RequestLog:
     """ASGI middleware: a request id on every answer, and one log line per request (paths only, no headers)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, counts: Counter[str]) -> None:
         self.app = app
+        self.counts = counts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = "req_" + uuid.uuid4().hex[:16]
+        self.counts[f"{scope['method']} {scope['path']}"] += 1
         started = time.monotonic()
         status = [0]
 
@@ -219,7 +232,7 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/media/files/{key}/{name}", bind(file_media), methods=["GET", "HEAD"], name="file_media"),
         Route("/healthz", bind(health), methods=["GET"]),
         Route("/_local/faults", bind(admin), methods=["GET", "POST", "DELETE"]),
-        Route("/_local/admin/{action}", bind(admin), methods=["POST"]),
+        Route("/_local/admin/{action}", bind(admin), methods=["GET", "POST"]),
     ]
 
     @contextlib.asynccontextmanager
@@ -232,6 +245,7 @@ def create_app(config: ServerConfig) -> Starlette:
             backend.store.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_middleware(RequestLog)
+    app.state.counts = Counter()
+    app.add_middleware(RequestLog, counts=app.state.counts)
     app.state.backend = backend
     return app

@@ -56,7 +56,7 @@ class Direction:
 
 
 def _ms(seconds: float) -> int:
-    return int(round(seconds * 1000))
+    return round(seconds * 1000)
 
 
 def _find_title(text: str) -> tuple[str, float | None] | None:
@@ -93,7 +93,7 @@ def _visual_source(files: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]]) -> Direction:
     """Apply one user message to the draft. `files` are the session's uploads, oldest first."""
-    new = copy.deepcopy(draft) if draft.get("t") else {"t": [], "d": 0, "m": {}}
+    new: dict[str, Any] = copy.deepcopy(draft) if draft.get("t") else {"t": [], "d": 0, "m": {}}
     meta = {**DEFAULT_META, **new.get("m", {})}
     out = Direction(new)
     lowered = text.lower()
@@ -118,9 +118,10 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]]) -> Dir
         else:
             meta["accent"] = colour
             out.changes.append(f"colour {colour}")
-    for key, word in (("beat_sync", r"beat|节拍"), ("drops", r"drops?|高潮"), ("progress_bar", r"progress ?bar|进度条")):
-        if re.search(rf"\b(?:no|without|remove|disable|turn off|hide)\b[^.,;]*?(?:{word})|(?:去掉|关闭|不要)(?:{word})",
-                     lowered):
+    toggles = (("beat_sync", r"beat|节拍"), ("drops", r"drops?|高潮"), ("progress_bar", r"progress ?bar|进度条"))
+    for key, word in toggles:
+        negated = rf"\b(?:no|without|remove|disable|turn off|hide)\b[^.,;]*?(?:{word})|(?:去掉|关闭|不要)(?:{word})"
+        if re.search(negated, lowered):
             meta[key] = False
             out.changes.append(f"{key} off")
         elif re.search(word, lowered):

@@ -114,12 +114,12 @@ class Store:
         )
 
     def expire_tokens(self, user_id: str | None = None) -> int:
+        """As if the tokens' lifetime had passed: they stop working and their clients may ask again."""
+        where, args = ("WHERE user_id=?", (user_id,)) if user_id else ("", ())
         with self.tx() as db:
-            if user_id:
-                cur = db.execute("UPDATE tokens SET expires_at=0 WHERE user_id=?", (user_id,))
-            else:
-                cur = db.execute("UPDATE tokens SET expires_at=0")
-            return cur.rowcount
+            count = db.execute(f"UPDATE tokens SET expires_at=0 {where}", args).rowcount
+            db.execute(f"UPDATE clients SET issued_at=0 {where}", args)
+            return count
 
     def set_credits(self, user_id: str | None, available: int) -> None:
         with self.tx() as db:

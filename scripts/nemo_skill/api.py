@@ -115,6 +115,11 @@ class Api:
                     raise
                 renew = True
                 continue
+            except errors.RateLimited as exc:
+                raise errors.AuthError("this install already had its free token in the last 7 days",
+                                       status=exc.status, request_id=exc.request_id,
+                                       hint="Set NEMO_TOKEN to a token from your NemoVideo account, or try "
+                                            "again later.") from None
             token = data.get("token") if isinstance(data, dict) else None
             if not isinstance(token, str) or not token:
                 raise errors.AuthError("the backend gave no token", hint="Try again later.")

@@ -127,7 +127,8 @@ def run_turn(api: Api, session_id: str, text: str, rules: list[gui.Rule],
                     result.tool_results += parsed.results
                     for call in parsed.calls:
                         if call.get("name") == "ask_question":
-                            args = call.get("args") if isinstance(call.get("args"), dict) else {}
+                            args = call.get("args")
+                            args = args if isinstance(args, dict) else {}
                             result.question = str(args.get("question") or args.get("text") or "")[:1000]
                 elif parsed.kind == "heartbeat":
                     result.heartbeats += 1

@@ -17,7 +17,7 @@ from nemo_skill import export as exporting
 from nemo_skill.api import Api, Settings
 from nemo_skill.chat import run_turn
 from nemo_skill.store import Store
-from nemo_skill.upload import upload_files, upload_urls
+from nemo_skill.upload import check_files, upload_files, upload_urls
 
 SLEEP: Callable[[float], None] = time.sleep   # tests replace this to skip real waits
 API_URL_ENV = "NEMO_API_URL"
@@ -174,6 +174,7 @@ def cmd_credits(api: Api, out: Out) -> None:
 def cmd_upload(api: Api, out: Out, files: list[Path], urls: list[str]) -> None:
     if not files and not urls:
         raise errors.UsageError("name at least one file or --url to upload")
+    check_files(files, int(skill.config()["limits"]["max_upload_bytes"]))  # before any request
 
     def send(session_id: str) -> list[dict[str, Any]]:
         done = upload_files(api, session_id, files) if files else []
@@ -240,7 +241,6 @@ def cmd_export(api: Api, out: Out, args: argparse.Namespace) -> None:
 
 def cmd_make(api: Api, out: Out, args: argparse.Namespace) -> None:
     files = [args.audio] + ([args.image] if args.image else [])
-    from nemo_skill.upload import check_files
     check_files(files, int(skill.config()["limits"]["max_upload_bytes"]))
     output = args.output or Path(args.audio.stem + ".mp4")
     if output.is_dir():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import tempfile
 from pathlib import Path
@@ -17,7 +18,7 @@ class Encoder:
     def __init__(self, output: Path, width: int, height: int, fps: int, frames: int, audio: Path | None,
                  volume: float = 1.0, preset: str = "veryfast", crf: int = 20) -> None:
         self.frames = frames
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0"]
         if audio is not None:
@@ -46,10 +47,8 @@ class Encoder:
 
     def finish(self) -> None:
         assert self._proc.stdin is not None
-        try:
+        with contextlib.suppress(BrokenPipeError):
             self._proc.stdin.close()
-        except BrokenPipeError:
-            pass
         if self._proc.wait() != 0:
             raise RenderError(f"the encoder failed: {self._error()}")
 

@@ -1,0 +1,170 @@
+"""Shared fixtures: the local backend on a free loopback port, generated audio, and an isolated CLI."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from nemo_local.config import ServerConfig
+from nemo_local.media import ffmpeg_exe, probe
+from nemo_local.server import RunningServer, start_in_thread
+from nemo_local.synth import demo_track, write_wav
+
+ATTRIBUTION = {"X-Skill-Source": "music-to-video-ai", "X-Skill-Version": "test", "X-Skill-Platform": "unknown"}
+
+
+def test_config(data_dir: Path, **overrides: Any) -> ServerConfig:
+    values: dict[str, Any] = {
+        "data_dir": data_dir, "enable_faults": True, "heartbeat_seconds": 0.05, "render_max_side": 192,
+        "x264_preset": "ultrafast", "max_upload_bytes": 2 * 1024 * 1024,
+    }
+    values.update(overrides)
+    return ServerConfig(**values)
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
+    """Start (and at the end stop) backends; pass data_dir to reuse one across a restart."""
+    running: list[RunningServer] = []
+
+    def start(data_dir: Path | None = None, **overrides: Any) -> RunningServer:
+        server = start_in_thread(test_config(data_dir or tmp_path / "backend", **overrides))
+        running.append(server)
+        return server
+
+    yield start
+    for server in running:
+        server.stop()
+
+
+@pytest.fixture
+def server(start_server: Callable[..., RunningServer]) -> RunningServer:
+    return start_server()
+
+
+@dataclass
+class User:
+    """A plain-httpx user of the backend, with its own token."""
+
+    http: httpx.Client
+    token: str
+    user_id: str
+
+    def headers(self, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", **ATTRIBUTION, **extra}
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.http.post(path, headers=self.headers(**kwargs.pop("headers", {})), **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.http.get(path, headers=self.headers(), **kwargs)
+
+    def new_session(self) -> str:
+        resp = self.post("/api/tasks/me/with-session/nemo_agent", json={"task_name": "project", "language": "en"})
+        return str(resp.json()["data"]["session_id"])
+
+
+def new_user(base_url: str, client_id: str) -> User:
+    http = httpx.Client(base_url=base_url, timeout=30)
+    data = http.post("/api/auth/anonymous-token", headers={"X-Client-Id": client_id}).json()["data"]
+    return User(http, data["token"], data["user_id"])
+
+
+@pytest.fixture
+def user(server: RunningServer) -> Iterator[User]:
+    u = new_user(server.url, "client-a")
+    yield u
+    u.http.close()
+
+
+def arm(base_url: str, **fault: Any) -> None:
+    resp = httpx.post(f"{base_url}/_local/faults", json=fault, timeout=10)
+    assert resp.status_code == 200, resp.text
+
+
+def admin(base_url: str, action: str, **body: Any) -> dict[str, Any]:
+    resp = httpx.post(f"{base_url}/_local/admin/{action}", json=body, timeout=10)
+    assert resp.status_code == 200, resp.text
+    result: dict[str, Any] = resp.json()
+    return result
+
+
+def request_count(base_url: str, key: str) -> int:
+    counts = httpx.get(f"{base_url}/_local/admin/stats", timeout=10).json()["requests"]
+    return int(counts.get(key, 0))
+
+
+@pytest.fixture(scope="session")
+def audio_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("audio")
+
+
+@pytest.fixture(scope="session")
+def wav(audio_dir: Path) -> Path:
+    """A 2.5 s synthetic track with drums, bass and a drop."""
+    track = demo_track(seconds=2.5, bpm=120, rate=22050)
+    return write_wav(audio_dir / "track.wav", track.samples, track.rate)
+
+
+@pytest.fixture(scope="session")
+def mp3(audio_dir: Path, wav: Path) -> Path:
+    out = audio_dir / "track.mp3"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(wav), "-c:a", "libmp3lame", "-b:a", "96k",
+                    str(out)], check=True)
+    return out
+
+
+@pytest.fixture(scope="session")
+def png(audio_dir: Path) -> Path:
+    out = audio_dir / "cover.png"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i",
+                    "gradients=s=320x240:c0=ff0066:c1=3300ff:n=2", "-frames:v", "1", str(out)], check=True)
+    return out
+
+
+def media_info(path: Path) -> Any:
+    return probe(path)
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: RunningServer) -> Callable[..., CliResult]:
+    """Run `nemo.py ARGS` in this process against the test backend, with config and home in tmp dirs."""
+    from nemo_skill import cli as cli_module
+
+    sleeps: list[float] = []
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NEMO_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("NEMO_LOCAL_DATA_DIR", str(tmp_path / "local-data"))
+    monkeypatch.setenv("NEMO_API_URL", server.url)
+    monkeypatch.delenv("NEMO_TOKEN", raising=False)
+    monkeypatch.delenv("NEMO_DEBUG", raising=False)
+    monkeypatch.setattr(cli_module, "SLEEP", sleeps.append)
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str) -> CliResult:
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = cli_module.main([str(a) for a in args])
+            except SystemExit as exc:  # argparse
+                code = int(exc.code or 0)
+        return CliResult(code, out.getvalue(), err.getvalue())
+
+    run.sleeps = sleeps  # type: ignore[attr-defined]
+    run.server = server  # type: ignore[attr-defined]
+    return run

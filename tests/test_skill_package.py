@@ -1,0 +1,194 @@
+"""The skill as a package: SKILL.md and skill.yaml agree, both variants build, validate and attribute."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+import yaml
+
+from nemo_local.config import ServerConfig
+from nemo_skill import errors, filetypes, skill, variants
+
+ROOT = Path(__file__).resolve().parents[1]
+SKILL_MD = (ROOT / "SKILL.md").read_text(encoding="utf-8")
+CONFIG = skill.config()
+
+
+def table_rows(markdown: str, heading: str) -> list[list[str]]:
+    """The body rows of the first table after a heading, as lists of cell texts."""
+    lines = markdown.split(f"## {heading}", 1)[1].splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    block = list(itertools.takewhile(lambda line: line.startswith("|"), lines[first:]))
+    return [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in block[2:]]
+
+
+class TestSkillMdMatchesSkillYaml:
+    def test_root_skill_md_is_the_built_music_variant(self) -> None:
+        assert variants.render_skill_md("music-to-video-ai") == SKILL_MD, \
+            "SKILL.md is generated: edit templates/SKILL.md.in or skill.yaml, then run nemo.py build-variant"
+
+    def test_under_500_lines(self) -> None:
+        assert len(SKILL_MD.splitlines()) < 500
+
+    def test_routing_table(self) -> None:
+        rows = table_rows(SKILL_MD, "Routing the user's words")
+        documented = {row[1]: re.findall(r'"([^"]+)"', row[0]) for row in rows}
+        for intent in CONFIG["intents"]:
+            assert documented[intent["action"]] == intent["keywords"] or intent["action"] == "chat"
+        assert list(documented) == [i["action"] for i in CONFIG["intents"]]
+
+    def test_error_table(self) -> None:
+        rows = {row[0]: row for row in table_rows(SKILL_MD, "Errors: what to tell the user")}
+        for entry in CONFIG["errors"]:
+            if entry["code"] == 0:
+                continue
+            label = str(entry["code"]).replace("http-", "HTTP ")
+            assert rows[label][1] == entry["meaning"]
+            code = str(entry["code"])
+            mapped = errors.error_from(int(code[5:]), {}) if code.startswith("http-") else \
+                errors.error_from(200, {"code": int(code)})
+            assert mapped.exit_code == entry["exit"], code
+
+    def test_exit_code_table(self) -> None:
+        rows = table_rows(SKILL_MD, "Exit codes")
+        assert {int(r[0]): (r[1], r[2]) for r in rows} == errors.EXIT_CODES
+
+    def test_gui_table(self) -> None:
+        rows = table_rows(SKILL_MD, "Translating editor language (GUI)")
+        documented = [re.findall(r'"([^"]+)"', row[0])[0] if '"' in row[0] else row[0] for row in rows]
+        assert documented == [rule["says"] for rule in CONFIG["gui_translations"]]
+
+    def test_formats_and_limits(self) -> None:
+        formats = CONFIG["formats"]
+        assert set(formats["audio"]) == filetypes.AUDIO and set(formats["video"]) == filetypes.VIDEO
+        assert set(formats["image"]) == filetypes.IMAGE
+        assert CONFIG["limits"]["max_upload_bytes"] == ServerConfig().max_upload_bytes == 200 * 1024 * 1024
+
+    def test_every_endpoint_is_served_by_the_local_backend(self, tmp_path: Path) -> None:
+        from nemo_local.app import create_app
+        app = create_app(ServerConfig(data_dir=tmp_path))
+        served = {getattr(r, "path", "") for r in app.routes}
+        for path in CONFIG["api"]["endpoints"].values():
+            assert path in served, path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    for name in CONFIG["variants"]:
+        variants.build(name, out)
+    return out
+
+
+class TestVariants:
+    @pytest.mark.parametrize("name", list(CONFIG["variants"]))
+    def test_agentskills_validate_passes(self, built: Path, name: str) -> None:
+        tool = shutil.which("agentskills")
+        assert tool, "agentskills (pip package skills-ref) is a dev dependency"
+        result = subprocess.run([tool, "validate", str(built / name)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    @pytest.mark.parametrize("name", list(CONFIG["variants"]))
+    def test_frontmatter(self, built: Path, name: str) -> None:
+        text = (built / name / "SKILL.md").read_text(encoding="utf-8")
+        head = text.split("---", 2)[1]
+        front = yaml.safe_load(head)
+        assert front["name"] == name and front["metadata"]["version"]
+        claw = front["metadata"]["openclaw"]
+        assert claw["primaryEnv"] == "NEMO_TOKEN" and claw["requires"] == {"bins": ["python3"]}
+        assert not re.search(r":\s*[\[{]", head), "block style only"
+        assert CONFIG["variants"][name]["example_prompt"] in text
+
+    def test_folder_is_complete_and_clean(self, built: Path) -> None:
+        folder = built / "video-a2e"
+        assert {p.name for p in folder.iterdir()} == {"SKILL.md", "skill.yaml", "scripts", "pyproject.toml",
+                                                      "README.md"}
+        assert not list(folder.rglob("__pycache__"))
+
+    def test_existing_folder_needs_force(self, built: Path) -> None:
+        with pytest.raises(errors.InputError):
+            variants.build("video-a2e", built)
+        assert variants.build("video-a2e", built, force=True).is_dir()
+
+
+class Recorder(BaseHTTPRequestHandler):
+    seen: ClassVar[list[dict[str, str]]] = []
+
+    def _answer(self, body: dict[str, Any]) -> None:
+        Recorder.seen.append({k.lower(): v for k, v in self.headers.items()})
+        raw = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def do_POST(self) -> None:
+        self._answer({"code": 0, "data": {"token": "recorded-token", "user_id": "anon_rec", "credits": 100,
+                                          "expires_at": "2099-01-01T00:00:00Z"}})
+
+    def do_GET(self) -> None:
+        self._answer({"code": 0, "data": {"available": 7, "frozen": 0, "total": 7}})
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder() -> Iterator[str]:
+    Recorder.seen = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.mark.parametrize(("name", "where", "platform"), [
+    ("music-to-video-ai", "plain", "unknown"), ("video-a2e", "plain", "unknown"),
+    ("video-a2e", ".cursor/skills", "cursor"), ("music-to-video-ai", "clawhub-origin", "clawhub"),
+])
+def test_built_variants_send_their_own_attribution(built: Path, tmp_path: Path, recorder: str, name: str,
+                                                   where: str, platform: str) -> None:
+    parent = tmp_path / (where if where != "clawhub-origin" else "skills")
+    parent.mkdir(parents=True)
+    folder = Path(shutil.copytree(built / name, parent / name))
+    if where == "clawhub-origin":
+        (folder / ".clawhub").mkdir()
+        (folder / ".clawhub" / "origin.json").write_text("{}")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "NEMO_CONFIG_DIR": str(tmp_path / "cfg"),
+           "NEMO_API_URL": recorder, "PYTHONPATH": ""}
+    result = subprocess.run([sys.executable, str(folder / "scripts" / "nemo.py"), "credits", "--json"],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["available"] == 7
+    version = yaml.safe_load((folder / "SKILL.md").read_text().split("---", 2)[1])["metadata"]["version"]
+    assert len(Recorder.seen) == 2
+    for headers in Recorder.seen:
+        assert (headers["x-skill-source"], headers["x-skill-version"], headers["x-skill-platform"]) == \
+            (name, str(version), platform)
+    assert "authorization" not in Recorder.seen[0] and Recorder.seen[1]["authorization"] == "Bearer recorded-token"
+    assert "recorded-token" not in result.stdout + result.stderr
+
+
+def test_missing_dependency_is_one_line(tmp_path: Path) -> None:
+    fake = tmp_path / "fake" / "httpx"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'httpx'\", name='httpx')\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(tmp_path / "fake")}
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "nemo.py"), "credits"], capture_output=True,
+                            text=True, env=env, timeout=60)
+    assert result.returncode == 10
+    assert result.stderr.count("\n") == 1 and "missing Python package 'httpx'" in result.stderr
+    assert "pip install" in result.stderr
