@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from nemo_local import events
-from nemo_local.director import direct
+from nemo_local.director import default_style, direct
 from nemo_local.http import Backend, Denied, authenticate, check_fault, json_body
 
 GUI_REPLY = ("Your video is ready on the canvas. Click the Export button to download it, open the Effects panel "
@@ -68,7 +68,8 @@ async def run_sse(request: Request, backend: Backend) -> Response:
         yield events.sse(factory.response(call_id, "analyze_media", {
             "files": [{"name": f["filename"], "kind": f["kind"], "duration": f["info"].get("duration")}
                       for f in files]}))
-        work = asyncio.ensure_future(asyncio.to_thread(direct, text, state.get("draft") or {}, files))
+        style = default_style(request.headers.get("x-skill-source"))
+        work = asyncio.ensure_future(asyncio.to_thread(direct, text, state.get("draft") or {}, files, style))
         while not work.done():  # heartbeats while the director works
             done, _ = await asyncio.wait({work}, timeout=interval)
             if not done:

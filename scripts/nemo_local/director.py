@@ -22,11 +22,11 @@ ASPECT_WORDS = [
     (r"\b1\s*:\s*1\b|\bsquare\b|\binstagram\b|方形", "1:1"),
     (r"\b16\s*:\s*9\b|\blandscape\b|\bhorizontal\b|\byoutube\b|\bwidescreen\b|横屏", "16:9"),
 ]
-STYLES = [
-    (r"\bwave ?forms?\b|\bwaves?\b|\boscilloscope\b|\bline\b|波形", "wave"),
-    (r"\bbars?\b|\bequali[sz]er\b|\bmirror(?:ed)?\b|频谱柱", "bars"),
-    (r"\bcirc(?:le|ular)\b|\bradial\b|\bring spectrum\b|圆形", "circle"),
-    (r"\bpulse\b|\brings?\b|\bparticles?\b|粒子", "rings"),
+STYLES = [   # the first match wins: "circular spectrum" is a circle, a plain "spectrum" is bars
+    (r"\bwave ?forms?\b|\bwaves?\b|\boscilloscope\b|\baudiogram\b|\bline\b|波形", "wave"),
+    (r"\bcirc(?:le|ular)\b|\bradial\b|\bring spectrum\b|圆形|环形", "circle"),
+    (r"\bpulse\b|\brings?\b|\bparticles?\b|粒子|脉冲", "rings"),
+    (r"\bbars?\b|\bequali[sz]er\b|\bmirror(?:ed)?\b|\bspectrum\b|频谱", "bars"),
 ]
 COLOURS = {
     "red": "#e53935", "orange": "#fb8c00", "yellow": "#fdd835", "green": "#43a047", "teal": "#00897b",
@@ -91,10 +91,15 @@ def _visual_source(files: list[dict[str, Any]]) -> dict[str, Any] | None:
     return visual[-1] if visual else None
 
 
-def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]]) -> Direction:
+def default_style(skill_source: str | None) -> str:
+    """Podcasts (the video-a2e skill) start as a waveform audiogram; music starts as spectrum bars."""
+    return "wave" if skill_source == "video-a2e" else "bars"
+
+
+def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style: str = "bars") -> Direction:
     """Apply one user message to the draft. `files` are the session's uploads, oldest first."""
     new: dict[str, Any] = copy.deepcopy(draft) if draft.get("t") else {"t": [], "d": 0, "m": {}}
-    meta = {**DEFAULT_META, **new.get("m", {})}
+    meta = {**DEFAULT_META, "style": style, **new.get("m", {})}
     out = Direction(new)
     lowered = text.lower()
 

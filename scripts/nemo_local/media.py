@@ -41,6 +41,7 @@ class MediaInfo:
     fps: float | None = None
     has_audio: bool = False
     has_video: bool = False
+    has_cover: bool = False          # an embedded picture (cover art) in an audio file
     audio_codec: str | None = None
     video_codec: str | None = None
 
@@ -64,7 +65,9 @@ def parse_ffmpeg_banner(text: str) -> MediaInfo:
     for kind, codec, rest in _STREAM.findall(text):
         if kind == "Audio" and not info.has_audio:
             info.has_audio, info.audio_codec = True, codec
-        elif kind == "Video" and not info.has_video and "attached pic" not in rest:
+        elif kind == "Video" and "attached pic" in rest:
+            info.has_cover = True
+        elif kind == "Video" and not info.has_video:
             info.has_video, info.video_codec = True, codec
             size = _SIZE.search(rest)
             if size:

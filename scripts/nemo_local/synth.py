@@ -29,17 +29,30 @@ def _noise_hit(rate: int, length: float, decay: float, gain: float, rng: np.rand
     return (gain * rng.standard_normal(len(t)) * np.exp(-t * decay)).astype(np.float32)
 
 
+def beat_grid(seconds: float, bpm: float, bpm_after: float | None = None, change_at: float = 0.0) -> np.ndarray:
+    """Beat times at `bpm`, switching to `bpm_after` at the first beat after `change_at`."""
+    times, t = [], 0.0
+    while t < seconds - 0.05:
+        times.append(t)
+        t += 60.0 / (bpm_after if bpm_after and t >= change_at else bpm)
+    return np.array(times)
+
+
 def demo_track(seconds: float = 20.0, bpm: float = 120.0, drop_at: float | None = None, rate: int = 44100,
-               seed: int = 7) -> Track:
-    """Intro with light drums and a pad, a break with a riser and no kick, then the drop: kick and bass."""
+               seed: int = 7, bpm_after: float | None = None, change_at: float = 0.0) -> Track:
+    """Intro with light drums and a pad, a break with a riser and no kick, then the drop: kick and bass.
+
+    With bpm_after, the tempo changes at change_at seconds (beats stay on one continuous grid).
+    """
     rng = np.random.default_rng(seed)
     n = int(seconds * rate)
     out = np.zeros(n, dtype=np.float32)
-    period = 60.0 / bpm
-    beats = np.arange(0.0, seconds - 0.05, period)
+    beats = beat_grid(seconds, bpm, bpm_after, change_at)
     drop = drop_at if drop_at is not None else beats[int(len(beats) * 0.6)]
     drop = float(beats[np.argmin(np.abs(beats - drop))])
-    break_start = drop - 4 * period
+    drop_index = int(np.argmin(np.abs(beats - drop)))
+    break_start = float(beats[max(0, drop_index - 4)])
+    period = float(np.diff(beats[max(0, drop_index - 1): drop_index + 1]).mean()) if drop_index else 60.0 / bpm
     t = np.arange(n) / rate
     pad = 0.06 * (np.sin(2 * np.pi * 220 * t) + np.sin(2 * np.pi * 277.2 * t) + np.sin(2 * np.pi * 329.6 * t))
     out += pad.astype(np.float32)

@@ -23,7 +23,7 @@ class RenderJob:
     output: Path                             # write the MP4 here (the caller renames it when done)
     fps: int = 30
     max_side: int = 0                        # scale the frame down to this longest side (0 = as the draft says)
-    preset: str = "veryfast"
+    preset: str = "ultrafast"
     progress: Callable[[float], None] = field(default=lambda fraction: None)
     cancelled: Callable[[], bool] = field(default=lambda: False)
 
@@ -42,6 +42,6 @@ class Renderer(Protocol):
 
 
 def get_renderer(name: str = "default") -> Renderer:
-    from nemo_local.render.plain import PlainRenderer
+    from nemo_local.render.engine import MusicRenderer
 
-    return PlainRenderer()
+    return MusicRenderer()

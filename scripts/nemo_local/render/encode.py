@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import subprocess
 import tempfile
 from pathlib import Path
@@ -16,7 +17,7 @@ class Encoder:
     """Feed exactly `frames` frames with write(); the output has H.264 yuv420p video and AAC audio."""
 
     def __init__(self, output: Path, width: int, height: int, fps: int, frames: int, audio: Path | None,
-                 volume: float = 1.0, preset: str = "veryfast", crf: int = 20) -> None:
+                 volume: float = 1.0, preset: str = "ultrafast", crf: int = 23) -> None:
         self.frames = frames
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
@@ -31,6 +32,9 @@ class Encoder:
                 "-frames:v", str(frames), "-map_metadata", "-1", "-map_chapters", "-1",
                 "-movflags", "+faststart", "-f", "mp4", str(output)]
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
+        if hasattr(fcntl, "F_SETPIPE_SZ") and self._proc.stdin is not None:
+            with contextlib.suppress(OSError):   # the system may cap pipe sizes; the default works too
+                fcntl.fcntl(self._proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
 
     def write(self, frame: bytes | memoryview) -> None:
         assert self._proc.stdin is not None

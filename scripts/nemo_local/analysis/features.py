@@ -1,0 +1,116 @@
+"""Frame features of a whole track, computed while ffmpeg decodes it: memory grows with the number of
+feature frames (60 per second, ~50 floats each), never with the audio itself.
+
+At RATE = 12 kHz and HOP = 200 samples a feature frame is 1/60 s: two per video frame at 30 fps.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nemo_local.media import ffmpeg_exe
+
+RATE = 12000
+HOP = 200
+N_FFT = 1024
+FEATURE_RATE = RATE / HOP          # 60 frames per second
+N_BANDS = 48
+BAND_LOW, BAND_HIGH = 30.0, 5500.0
+BASS_LOW, BASS_HIGH = 20.0, 150.0
+BLOCK_FRAMES = 3000                # 50 s of audio per processing block
+
+
+@dataclass
+class Features:
+    onset: np.ndarray              # (n,) spectral flux of log magnitudes, float32
+    bands: np.ndarray              # (n, N_BANDS) band levels in dB, float32
+    bass: np.ndarray               # (n,) 20-150 Hz energy (linear power), float32
+    rms: np.ndarray                # (n,) RMS of each hop, float32
+    duration: float                # seconds of audio decoded
+
+    @property
+    def times(self) -> np.ndarray:
+        return np.arange(len(self.onset)) / FEATURE_RATE
+
+
+def band_matrix() -> np.ndarray:
+    """(bins, bands) weights summing FFT power into log-spaced bands (each band at least one bin)."""
+    freqs = np.fft.rfftfreq(N_FFT, 1 / RATE)
+    edges = np.geomspace(BAND_LOW, BAND_HIGH, N_BANDS + 1)
+    matrix = np.zeros((len(freqs), N_BANDS), dtype=np.float32)
+    for band in range(N_BANDS):
+        inside = (freqs >= edges[band]) & (freqs < edges[band + 1])
+        if not inside.any():
+            inside = np.zeros_like(inside)
+            inside[int(np.argmin(np.abs(freqs - np.sqrt(edges[band] * edges[band + 1]))))] = True
+        matrix[inside, band] = 1.0 / inside.sum()
+    return matrix
+
+
+def pcm_stream(path: Path, block_samples: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:a:0",
+         "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(RATE), "-f", "s16le", "pipe:1"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=block_samples * 2,
+    )
+
+
+def extract(path: Path) -> Features:
+    """Decode the first audio stream of any file ffmpeg reads and compute its features, block by block."""
+    window = np.hanning(N_FFT).astype(np.float32)
+    bands_w = band_matrix()
+    freqs = np.fft.rfftfreq(N_FFT, 1 / RATE)
+    bass_bins = (freqs >= BASS_LOW) & (freqs <= BASS_HIGH)
+    block = BLOCK_FRAMES * HOP
+    proc = pcm_stream(path, block)
+    assert proc.stdout is not None
+    carry = np.zeros(N_FFT // 2, dtype=np.float32)       # centred frames: half a window of silence first
+    prev_log: np.ndarray | None = None
+    parts: dict[str, list[np.ndarray]] = {"onset": [], "bands": [], "bass": [], "rms": []}
+    total = 0
+    try:
+        while True:
+            raw = proc.stdout.read(block * 2)
+            done = len(raw) < block * 2
+            samples = np.frombuffer(raw[: len(raw) - len(raw) % 2], dtype="<i2").astype(np.float32) / 32768.0
+            total += len(samples)
+            buf = np.concatenate([carry, samples])
+            if done and len(buf) > N_FFT // 2 + 1:
+                # Centre the last hops on a mirror image of the end: padding with silence would cut the
+                # signal inside the window and fake a broadband onset at the very end.
+                buf = np.concatenate([buf, buf[-(N_FFT // 2) - 1: -1][::-1]])
+            count = (len(buf) - N_FFT) // HOP + 1 if len(buf) >= N_FFT else 0
+            if count > 0:
+                frames = np.lib.stride_tricks.sliding_window_view(buf, N_FFT)[: count * HOP: HOP]
+                power = np.abs(np.fft.rfft(frames * window, axis=1)).astype(np.float32) ** 2
+                log_mag = np.log1p(100.0 * np.sqrt(power))
+                previous = log_mag[:1] if prev_log is None else prev_log
+                flux = np.maximum(np.diff(log_mag, axis=0, prepend=previous), 0).sum(axis=1)
+                prev_log = log_mag[-1:]
+                parts["onset"].append(flux.astype(np.float32))
+                parts["bands"].append((10 * np.log10(power @ bands_w + 1e-10)).astype(np.float32))
+                parts["bass"].append(power[:, bass_bins].sum(axis=1).astype(np.float32))
+                centre = frames[:, N_FFT // 2 - HOP // 2: N_FFT // 2 + HOP // 2]
+                parts["rms"].append(np.sqrt(np.mean(centre**2, axis=1)).astype(np.float32))
+                carry = buf[count * HOP:]
+            else:
+                carry = buf
+            if done:
+                break
+    finally:
+        proc.stdout.close()
+        proc.kill()
+        proc.wait()
+    n_expected = int(np.ceil(total / HOP))
+
+    def joined(name: str, shape: tuple[int, ...]) -> np.ndarray:
+        arrays = parts[name]
+        data = np.concatenate(arrays) if arrays else np.zeros((0, *shape), np.float32)
+        return data[:n_expected]
+
+    return Features(joined("onset", ()), joined("bands", (N_BANDS,)), joined("bass", ()), joined("rms", ()),
+                    total / RATE)

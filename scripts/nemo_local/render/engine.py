@@ -1,0 +1,171 @@
+"""The music-synced renderer: analysis-driven frames drawn in yuv420p, streamed into one libx264 process.
+
+Every beat lifts the whole picture (pre-computed brightness levels, so a pulse costs no extra pass) and
+swells the visual; every drop flashes, shakes, bursts into particles and switches the accent colour until
+the next section. Memory does not grow with the track: frames are drawn one at a time and audio is streamed.
+"""
+
+from __future__ import annotations
+
+import colorsys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nemo_local.analysis import analyse
+from nemo_local.media import probe
+from nemo_local.render.audio import pcm_blocks
+from nemo_local.render.base import Cancelled, RenderError, RenderJob
+from nemo_local.render.colour import hex_rgb, yuv
+from nemo_local.render.encode import Encoder
+from nemo_local.render.frame import Frame, Overlay, gradient_background, image_background, text_overlay
+from nemo_local.render.styles import STYLES, Colour, Moment, Particles, Rings, make_style
+from nemo_local.render.timing import Timing, build
+
+SAMPLES_PER_FRAME = 400
+PULSE_LEVELS = 8
+FLASH_LEVELS = 4
+FLASH_FROM = 0.45          # the drop envelope above which the flash shows
+
+
+def segments(draft: dict[str, Any], kind: int) -> list[dict[str, Any]]:
+    for track in draft.get("t") or []:
+        if isinstance(track, dict) and track.get("tt") == kind and track.get("sg"):
+            return [s for s in track["sg"] if isinstance(s, dict)]
+    return []
+
+
+def hot_colour(accent: str) -> str:
+    """The accent's complement, a little brighter: the colour a drop switches to."""
+    r, g, b = (c / 255 for c in hex_rgb(accent))
+    h, s, v = colorsys.rgb_to_hsv(r, g, b)
+    r2, g2, b2 = colorsys.hsv_to_rgb((h + 0.5) % 1.0, max(s, 0.6), min(1.0, max(v, 0.8) * 1.1))
+    return "#{:02x}{:02x}{:02x}".format(*(int(c * 255) for c in (r2, g2, b2)))
+
+
+def pulse_levels(background: Frame, colour: Colour) -> list[Frame]:
+    """The background lifted and tinted towards the accent by 0..100 % of a beat pulse, in PULSE_LEVELS steps."""
+    out = []
+    luma = background.y.astype(np.float32)
+    for k in range(PULSE_LEVELS):
+        a = k / (PULSE_LEVELS - 1)
+        frame = Frame(background.width, background.height, background.data.copy())
+        frame.y[:] = np.clip(luma * (1 + 0.25 * a) + 24 * a, 16, 235).astype(np.uint8)
+        for plane, value in ((frame.u, colour[1]), (frame.v, colour[2])):
+            plane[:] = np.clip(plane + (value - plane.astype(np.float32)) * 0.18 * a, 16, 240).astype(np.uint8)
+        out.append(frame)
+    return out
+
+
+def flash_levels(background: Frame, colour: Colour) -> list[Frame]:
+    """The background washed towards a bright tint of the drop colour, strongest last."""
+    out = []
+    luma = background.y.astype(np.float32)
+    for k in range(1, FLASH_LEVELS + 1):
+        a = 0.75 * k / FLASH_LEVELS
+        frame = Frame(background.width, background.height, background.data.copy())
+        frame.y[:] = np.clip(luma + (235 - luma) * a, 16, 235).astype(np.uint8)
+        for plane, value in ((frame.u, colour[1]), (frame.v, colour[2])):
+            plane[:] = np.clip(plane + (value - plane.astype(np.float32)) * a * 0.6, 16, 240).astype(np.uint8)
+        out.append(frame)
+    return out
+
+
+def background_for(draft: dict[str, Any], sources: dict[str, Path], audio: Path, width: int,
+                   height: int) -> Frame:
+    """The uploaded image (or a video's first frame), else the audio's cover art, else a gradient."""
+    meta = draft.get("m") or {}
+    visual = (segments(draft, 0) or [{}])[0]
+    path = sources.get(str(visual.get("src")))
+    if path is not None:
+        return image_background(path, width, height, dim=0.55)
+    if meta.get("cover", True) and probe(audio).has_cover:
+        try:
+            return image_background(audio, width, height, dim=0.45)
+        except RenderError:
+            pass
+    return gradient_background(width, height, str(meta.get("background", "#0d1321")))
+
+
+class MusicRenderer:
+    def render(self, job: RenderJob) -> None:
+        draft = job.draft
+        meta = draft.get("m") or {}
+        width, height = job.frame_size()
+        fps = job.fps
+        audio_seg = (segments(draft, 1) or [{}])[0]
+        audio = job.sources.get(str(audio_seg.get("src")))
+        if audio is None:
+            raise RenderError("the draft has no audio track: upload audio and describe the video first")
+        duration = float(draft.get("d") or audio_seg.get("d") or 0) / 1000
+        if duration <= 0:
+            raise RenderError("the audio track has no duration")
+        frames = max(1, round(duration * fps))
+        analysis = analyse(audio)
+        job.progress(0.02)
+        timing = build(analysis, frames, fps, bool(meta.get("beat_sync", True)), bool(meta.get("drops", True)))
+        accent_hex = str(meta.get("accent", "#36c5f0"))
+        accent, hot = yuv(accent_hex), yuv(str(meta.get("accent2") or hot_colour(accent_hex)))
+        background = background_for(draft, job.sources, audio, width, height)
+        levels, flashes = pulse_levels(background, accent), flash_levels(background, hot)
+        style_name = str(meta.get("style", "bars"))
+        style = make_style(style_name if style_name in STYLES else "bars", width, height,
+                           timing.bands.shape[1], fps)
+        titles = [(seg, text_overlay(str(seg["text"]), width, height, anchor_y=0.1)) for seg in segments(draft, 7)
+                  if seg.get("text")]
+        self._loop(job, timing, levels, flashes, style, titles, accent, hot, bool(meta.get("progress_bar")),
+                   audio, float(audio_seg.get("v", 1.0)), width, height)
+
+    def _loop(self, job: RenderJob, timing: Timing, levels: list[Frame], flashes: list[Frame], style: Any,
+              titles: list[tuple[dict[str, Any], Overlay]], accent: Colour, hot: Colour, progress_bar: bool,
+              audio: Path, volume: float, width: int, height: int) -> None:
+        fps, frames = timing.fps, timing.frames
+        frame = Frame(width, height)
+        particles = Particles(width, height, fps)
+        drops = set(timing.drop_frames.tolist()) if timing.drop.any() else set()
+        rng = np.random.default_rng(11)
+        shake = min(width, height) * 0.025
+        bar_h = max(4, height // 120) & ~1
+        blocks = pcm_blocks(audio, SAMPLES_PER_FRAME * fps, SAMPLES_PER_FRAME, frames)
+        step = max(1, frames // 100)
+        with Encoder(job.output, width, height, fps, frames, audio, volume, job.preset) as encoder:
+            for index, samples in enumerate(blocks):
+                if index % 15 == 0 and job.cancelled():
+                    raise Cancelled()
+                pulse, drop = float(timing.pulse[index]), float(timing.drop[index])
+                if drop > FLASH_FROM:
+                    frame.copy_from(flashes[min(FLASH_LEVELS - 1, int((drop - FLASH_FROM) / (1 - FLASH_FROM)
+                                                                      * FLASH_LEVELS))])
+                else:
+                    frame.copy_from(levels[round(pulse * (PULSE_LEVELS - 1))])
+                if index in drops:
+                    particles.burst(260, 0.9)
+                elif pulse >= 0.999 and isinstance(style, Rings):
+                    particles.burst(14, 0.35)
+                dx = dy = 0
+                if drop > 0.25:
+                    dx, dy = (int(v * shake * drop) & ~1 for v in rng.uniform(-1, 1, 2))
+                colour = hot if timing.hot[index] else accent
+                if drop > FLASH_FROM:   # on the flash, the visual turns towards white to stay visible
+                    colour = (colour[0] + (235 - colour[0]) * drop, 128 + (colour[1] - 128) * (1 - drop),
+                              128 + (colour[2] - 128) * (1 - drop))
+                style.draw(frame, Moment(index, samples, timing.bands[index], float(timing.level[index]), pulse,
+                                         drop, colour, dx, dy))
+                particles.draw(frame, colour)
+                now_ms = index * 1000 / fps
+                for seg, overlay in titles:
+                    start, length = float(seg.get("s", 0)), float(seg.get("d", 3000))
+                    if start <= now_ms < start + length:
+                        overlay.blend(frame, max(0.0, min(1.0, (now_ms - start) / 250,
+                                                          (start + length - now_ms) / 250)))
+                if progress_bar:
+                    filled = int(width * (index + 1) / frames) & ~1
+                    frame.y[height - bar_h:, :filled] = int(colour[0])
+                    frame.u[(height - bar_h) // 2:, : filled // 2] = int(colour[1])
+                    frame.v[(height - bar_h) // 2:, : filled // 2] = int(colour[2])
+                encoder.write(frame.data.data)
+                if index % step == 0:
+                    job.progress(0.03 + 0.97 * index / frames)
+            encoder.finish()
+        job.progress(1.0)

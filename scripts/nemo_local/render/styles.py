@@ -1,0 +1,247 @@
+"""The visual styles, drawn straight into yuv420p planes with numpy: waveform line, mirrored bars, circular
+spectrum, pulse rings; and the particles every style shares. Each draws only inside its own region.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nemo_local.render.frame import Frame
+
+Colour = tuple[float, float, float]
+
+
+@dataclass
+class Moment:
+    """What a style needs to draw one frame."""
+
+    index: int
+    samples: np.ndarray     # this frame's audio, mono, -1..1
+    bands: np.ndarray       # spectrum 0..1, smoothed
+    level: float            # loudness 0..1
+    pulse: float            # beat envelope 0..1
+    drop: float             # drop envelope 0..1
+    colour: Colour          # YUV of the accent in use
+    dx: int = 0             # shake offset, even pixels
+    dy: int = 0
+
+
+def even(value: float) -> int:
+    return int(value) & ~1
+
+
+def brighten(colour: Colour, amount: float) -> Colour:
+    return min(235.0, colour[0] + amount), colour[1], colour[2]
+
+
+def paint(frame: Frame, top: int, left: int, mask: np.ndarray, colour: Colour, alpha: float = 1.0,
+          half: np.ndarray | None = None) -> None:
+    """Colour the masked pixels of the region at (top, left); both even. `half` is the chroma mask if known."""
+    h, w = mask.shape
+    top, left = max(0, min(top, frame.height - h)) & ~1, max(0, min(left, frame.width - w)) & ~1
+    y_region = frame.y[top: top + h, left: left + w]
+    half_mask = mask[::2, ::2] if half is None else half
+    u_region = frame.u[top // 2: top // 2 + half_mask.shape[0], left // 2: left // 2 + half_mask.shape[1]]
+    v_region = frame.v[top // 2: top // 2 + half_mask.shape[0], left // 2: left // 2 + half_mask.shape[1]]
+    if alpha >= 0.999:
+        y_region[mask] = int(colour[0])
+        u_region[half_mask] = int(colour[1])
+        v_region[half_mask] = int(colour[2])
+        return
+    for region, m, value in ((y_region, mask, colour[0]), (u_region, half_mask, colour[1]),
+                             (v_region, half_mask, colour[2])):
+        picked = region[m].astype(np.float32)
+        region[m] = (picked + (value - picked) * alpha).astype(np.uint8)
+
+
+def upscale2(mask: np.ndarray) -> np.ndarray:
+    return np.repeat(np.repeat(mask, 2, axis=0), 2, axis=1)
+
+
+class Wave:
+    """An oscilloscope line across the frame, with a soft glow; it swells on beats."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        self.left = even(width * 0.06)
+        self.step = 2
+        self.cols = (width - 2 * self.left) // self.step
+        self.amp = height * (0.2 if height <= width else 0.12)
+        self.thick = max(2.0, height / 300)
+        self.glow = self.thick * 3
+        self.pad = even(self.amp * 1.3 + self.glow + 4)
+        self.rows = np.arange(-self.pad, self.pad, dtype=np.float32)[:, None]
+        self.peak = 0.05
+
+    def draw(self, frame: Frame, m: Moment) -> None:
+        s = m.samples
+        self.peak = max(float(np.abs(s).max()) if len(s) else 0.0, self.peak * 0.97, 0.05)
+        xs = np.linspace(0, len(s) - 1, self.cols + 1)
+        curve = np.interp(xs, np.arange(len(s)), np.convolve(s, np.ones(5) / 5, mode="same")) / self.peak
+        ys = curve * self.amp * (0.85 + 0.2 * m.pulse + 0.2 * m.drop)
+        lo = np.minimum(ys[:-1], ys[1:])[None, :]
+        hi = np.maximum(ys[:-1], ys[1:])[None, :]
+        thick = self.thick * (1 + 0.8 * m.pulse)
+        glow = (self.rows >= lo - self.glow - thick) & (self.rows <= hi + self.glow + thick)
+        core = (self.rows >= lo - thick) & (self.rows <= hi + thick)
+        top = even(self.height / 2 - self.pad + m.dy)
+        left = self.left + m.dx
+        paint(frame, top, left, np.repeat(glow, self.step, axis=1), m.colour, 0.3)
+        paint(frame, top, left, np.repeat(core, self.step, axis=1), brighten(m.colour, 30 * m.pulse))
+
+
+class Bars:
+    """Mirrored spectrum bars: bass in the middle, treble at the edges, with a faint reflection below."""
+
+    def __init__(self, width: int, height: int, bands: int) -> None:
+        self.width, self.height = width, height
+        count = bands * 2
+        area = width * 0.86
+        left = (width - area) / 2
+        pitch = area / count
+        self.x0 = np.array([even(left + i * pitch) for i in range(count)])
+        self.x1 = self.x0 + max(2, even(pitch * 0.72))
+        self.band = np.array([bands - 1 - i if i < bands else i - bands for i in range(count)])
+        self.max_h = even(height * (0.3 if height <= width else 0.2))
+        self.smooth = np.zeros(bands, np.float32)
+
+    def draw(self, frame: Frame, m: Moment) -> None:
+        self.smooth = np.maximum(m.bands, self.smooth * 0.82)
+        gain = self.max_h * (0.78 + 0.22 * m.pulse)
+        heights = np.minimum(4 + np.sqrt(self.smooth) * self.smooth * gain, self.max_h)  # soft knee: no flat tops
+        centre = even(self.height / 2 + self.max_h * 0.25) + m.dy
+        colour = brighten(m.colour, 35 * m.pulse)
+        shade = np.array([m.colour[0], m.colour[1], m.colour[2]], np.float32)
+        y, u, v = frame.y, frame.u, frame.v
+        for x0, x1, band in zip(self.x0 + m.dx, self.x1 + m.dx, self.band, strict=True):
+            if x0 < 0 or x1 > self.width:
+                continue
+            top = even(centre - heights[band])
+            y[top:centre, x0:x1] = int(colour[0])
+            u[top // 2: centre // 2, x0 // 2: x1 // 2] = int(colour[1])
+            v[top // 2: centre // 2, x0 // 2: x1 // 2] = int(colour[2])
+            low = even(centre + heights[band] * 0.4)
+            for plane, value, a, b in ((y, shade[0], centre, low), (u, shade[1], centre // 2, low // 2),
+                                       (v, shade[2], centre // 2, low // 2)):
+                xs = slice(x0, x1) if plane is y else slice(x0 // 2, x1 // 2)
+                region = plane[a:b, xs]
+                region[:] = (region * 0.72 + value * 0.28).astype(np.uint8)
+
+
+class _Polar:
+    """A square region around the centre, at half resolution: radius and angle of each pixel."""
+
+    def __init__(self, width: int, height: int, size_ratio: float) -> None:
+        self.width, self.height = width, height
+        self.size = even(min(width, height) * size_ratio) & ~3
+        half = self.size // 2
+        ys, xs = np.mgrid[0:half, 0:half].astype(np.float32)
+        ys, xs = ys - half / 2 + 0.5, xs - half / 2 + 0.5
+        self.r = np.sqrt(xs**2 + ys**2) * 2                                   # in full-resolution pixels
+        self.theta = (np.arctan2(xs, -ys) + 2 * np.pi) % (2 * np.pi)          # 0 at the top, clockwise
+
+    def place(self, frame: Frame, m: Moment, mask_half: np.ndarray, colour: Colour, alpha: float = 1.0) -> None:
+        top = even((self.height - self.size) / 2 + m.dy)
+        left = even((self.width - self.size) / 2 + m.dx)
+        paint(frame, top, left, upscale2(mask_half), colour, alpha, half=mask_half)
+
+
+class Circle(_Polar):
+    """A radial spectrum around a ring that breathes with the beat."""
+
+    def __init__(self, width: int, height: int, bands: int) -> None:
+        super().__init__(width, height, 0.8)
+        spokes = bands * 2
+        position = self.theta / (2 * np.pi) * spokes
+        spoke = np.minimum(position.astype(int), spokes - 1)
+        self.band = np.where(spoke < bands, spoke, spokes - 1 - spoke)
+        self.solid = (position - spoke) < 0.65
+        self.smooth = np.zeros(bands, np.float32)
+
+    def draw(self, frame: Frame, m: Moment) -> None:
+        self.smooth = np.maximum(m.bands, self.smooth * 0.82)
+        radius = self.size * 0.2 * (1 + 0.1 * m.pulse + 0.12 * m.drop)
+        length = (6 + self.smooth * self.size * 0.24)[self.band]
+        spikes = (self.r >= radius) & (self.r <= radius + length) & self.solid
+        ring = np.abs(self.r - (radius - 10)) <= 3 + 3 * m.pulse
+        self.place(frame, m, ring, m.colour, 0.8)
+        self.place(frame, m, spikes, brighten(m.colour, 35 * m.pulse))
+
+
+class Rings(_Polar):
+    """A core that follows loudness and rings that every beat sends outwards."""
+
+    def __init__(self, width: int, height: int, fps: int) -> None:
+        super().__init__(width, height, 1.0)
+        self.fps = fps
+        self.born: list[int] = []
+
+    def draw(self, frame: Frame, m: Moment) -> None:
+        if m.pulse >= 0.999:
+            self.born = [*self.born[-5:], m.index]
+        life = 1.2 * self.fps
+        self.born = [b for b in self.born if m.index - b < life]
+        base = self.size * 0.1
+        for born in self.born:
+            age = (m.index - born) / life
+            radius = base + age * self.size * 0.42
+            ring = np.abs(self.r - radius) <= max(2.0, 9 * (1 - age))
+            self.place(frame, m, ring, m.colour, 0.9 * (1 - age))
+        core = self.r <= base * (0.6 + 0.5 * m.level + 0.25 * m.pulse + 0.3 * m.drop)
+        self.place(frame, m, core, brighten(m.colour, 40 * m.pulse))
+
+
+class Particles:
+    """Sparks: a burst at every drop (and a few on beats in the rings style), falling and fading."""
+
+    def __init__(self, width: int, height: int, fps: int, seed: int = 3) -> None:
+        self.width, self.height, self.fps = width, height, fps
+        self.rng = np.random.default_rng(seed)
+        self.pos = np.zeros((0, 2), np.float32)
+        self.vel = np.zeros((0, 2), np.float32)
+        self.life = np.zeros(0, np.float32)
+        self.size = max(2, even(min(width, height) / 270))
+        offsets = np.arange(self.size)
+        self.oy, self.ox = (a.ravel() for a in np.meshgrid(offsets, offsets, indexing="ij"))
+
+    def burst(self, count: int, speed: float) -> None:
+        angle = self.rng.uniform(0, 2 * np.pi, count)
+        magnitude = self.rng.uniform(0.3, 1.0, count) * speed * min(self.width, self.height) / self.fps
+        centre = np.array([self.width / 2, self.height / 2], np.float32)
+        self.pos = np.concatenate([self.pos, np.tile(centre, (count, 1))])[-800:]
+        self.vel = np.concatenate([self.vel, np.stack([np.cos(angle), np.sin(angle)], 1) * magnitude[:, None]])[-800:]
+        self.life = np.concatenate([self.life, self.rng.uniform(0.6, 1.0, count).astype(np.float32)])[-800:]
+
+    def draw(self, frame: Frame, colour: Colour) -> None:
+        if len(self.life) == 0:
+            return
+        self.pos += self.vel
+        self.vel[:, 1] += 0.15 * self.height / self.fps / self.fps * 30
+        self.vel *= 0.985
+        self.life -= 1.0 / (1.6 * self.fps)
+        alive = (self.life > 0) & (self.pos[:, 0] >= 0) & (self.pos[:, 0] < self.width - self.size) \
+            & (self.pos[:, 1] >= 0) & (self.pos[:, 1] < self.height - self.size)
+        self.pos, self.vel, self.life = self.pos[alive], self.vel[alive], self.life[alive]
+        if len(self.life) == 0:
+            return
+        xs = (self.pos[:, 0].astype(int) & ~1)[:, None] + self.ox[None, :]
+        ys = (self.pos[:, 1].astype(int) & ~1)[:, None] + self.oy[None, :]
+        luma = (16 + (min(235.0, colour[0] + 60) - 16) * self.life)[:, None].repeat(len(self.ox), 1)
+        frame.y[ys.ravel(), xs.ravel()] = np.maximum(frame.y[ys.ravel(), xs.ravel()], luma.ravel().astype(np.uint8))
+        frame.u[ys.ravel() // 2, xs.ravel() // 2] = int(colour[1])
+        frame.v[ys.ravel() // 2, xs.ravel() // 2] = int(colour[2])
+
+
+STYLES = ("wave", "bars", "circle", "rings")
+
+
+def make_style(name: str, width: int, height: int, bands: int, fps: int) -> Wave | Bars | Circle | Rings:
+    if name == "wave":
+        return Wave(width, height)
+    if name == "circle":
+        return Circle(width, height, bands)
+    if name == "rings":
+        return Rings(width, height, fps)
+    return Bars(width, height, bands)

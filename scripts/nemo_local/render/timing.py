@@ -1,0 +1,88 @@
+"""Per-video-frame timing from the analysis: beat pulse, drop envelope, section colour, levels, spectrum."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nemo_local.analysis import FEATURE_RATE, Analysis
+from nemo_local.analysis.features import N_FFT, RATE
+
+FEATURE_WINDOW_S = N_FFT / RATE
+
+BEAT_DECAY_S = 0.16
+DROP_DECAY_S = 0.7
+
+
+@dataclass
+class Timing:
+    frames: int
+    fps: int
+    beat_frames: np.ndarray      # frame index of every beat
+    drop_frames: np.ndarray      # frame index of every drop
+    pulse: np.ndarray            # (frames,) 1 on a beat frame, decaying after it; 0 when beat sync is off
+    drop: np.ndarray             # (frames,) 1 on a drop frame, decaying after it; 0 when drops are off
+    hot: np.ndarray              # (frames,) bool: inside the section a drop opened (accent colour changes)
+    level: np.ndarray            # (frames,) loudness 0..1
+    bands: np.ndarray            # (frames, bands) spectrum 0..1
+
+    def is_beat(self, index: int) -> bool:
+        return bool(self.pulse[index] >= 0.999)
+
+
+def _envelope(events: np.ndarray, frames: int, decay_frames: float) -> np.ndarray:
+    """1 at each event frame, exp(-age/decay) after it, 0 before the first."""
+    if len(events) == 0:
+        return np.zeros(frames, np.float32)
+    index = np.arange(frames)
+    last = np.searchsorted(events, index, side="right") - 1
+    age = np.where(last >= 0, index - events[np.clip(last, 0, None)], np.inf)
+    return np.exp(-age / decay_frames).astype(np.float32)
+
+
+def _per_frame(values: np.ndarray, frames: int, fps: int) -> np.ndarray:
+    """Resample feature-rate rows to one row per video frame (mean of the hops the frame covers).
+
+    Feature windows are centred, so they hear a sound half a window early; delaying them by that much
+    keeps the visual from moving before the beat it shows.
+    """
+    lag = round(FEATURE_WINDOW_S / 2 * FEATURE_RATE)
+    if len(values) and lag:
+        values = np.concatenate([np.repeat(values[:1], lag, axis=0), values[:-lag]])
+    ratio = FEATURE_RATE / fps
+    starts = np.minimum((np.arange(frames) * ratio).astype(int), max(len(values) - 1, 0))
+    ends = np.maximum(starts + 1, np.minimum((np.arange(1, frames + 1) * ratio).astype(int), len(values)))
+    if len(values) == 0:
+        return np.zeros((frames, *values.shape[1:]), np.float32)
+    cum = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0, dtype=np.float64)])
+    return ((cum[ends] - cum[starts]) / (ends - starts).reshape(-1, *([1] * (values.ndim - 1)))).astype(np.float32)
+
+
+def build(analysis: Analysis, frames: int, fps: int, beat_sync: bool = True, drops: bool = True) -> Timing:
+    beat_frames = np.unique(np.clip(np.round(analysis.beats * fps).astype(int), 0, frames - 1)) \
+        if len(analysis.beats) else np.zeros(0, int)
+    drop_frames = np.unique(np.clip(np.round(np.array(analysis.drops) * fps).astype(int), 0, frames - 1)) \
+        if analysis.drops else np.zeros(0, int)
+    pulse = _envelope(beat_frames, frames, BEAT_DECAY_S * fps) if beat_sync else np.zeros(frames, np.float32)
+    drop = _envelope(drop_frames, frames, DROP_DECAY_S * fps) if drops else np.zeros(frames, np.float32)
+    hot = np.zeros(frames, bool)
+    if drops:
+        bounds = np.array(sorted(set(analysis.sections) | set(analysis.drops)), dtype=np.float64)
+        for start in drop_frames:
+            later = bounds[bounds * fps > start + fps]          # the next boundary after this drop
+            end = int(later[0] * fps) if len(later) else frames
+            hot[start:end] = True
+    loud = 20 * np.log10(_per_frame(analysis.rms, frames, fps) + 1e-6)
+    audible = loud[loud > -60]
+    top = float(np.percentile(audible, 98)) if len(audible) else 0.0
+    level = np.clip((loud - (top - 36)) / 36, 0, 1).astype(np.float32)
+    bands_db = _per_frame(analysis.bands, frames, fps)
+    if bands_db.size:
+        floor = np.percentile(bands_db, 20, axis=0)
+        ceiling = np.percentile(bands_db, 99.5, axis=0)
+        spread = np.maximum(ceiling - floor, 12.0)
+        bands = np.clip((bands_db - floor) / spread, 0, 1).astype(np.float32)
+    else:
+        bands = np.zeros((frames, 1), np.float32)
+    return Timing(frames, fps, beat_frames, drop_frames, pulse, drop, hot, level, bands)
