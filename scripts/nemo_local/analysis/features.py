@@ -21,7 +21,7 @@ FEATURE_RATE = RATE / HOP          # 60 frames per second
 N_BANDS = 48
 BAND_LOW, BAND_HIGH = 30.0, 5500.0
 BASS_LOW, BASS_HIGH = 20.0, 150.0
-BLOCK_FRAMES = 3000                # 50 s of audio per processing block
+BLOCK_FRAMES = 600                 # 10 s of audio per processing block: ~20 MB of STFT temporaries
 
 
 @dataclass
@@ -108,8 +108,9 @@ def extract(path: Path) -> Features:
     n_expected = int(np.ceil(total / HOP))
 
     def joined(name: str, shape: tuple[int, ...]) -> np.ndarray:
-        arrays = parts[name]
+        arrays = parts.pop(name)
         data = np.concatenate(arrays) if arrays else np.zeros((0, *shape), np.float32)
+        arrays.clear()
         return data[:n_expected]
 
     return Features(joined("onset", ()), joined("bands", (N_BANDS,)), joined("bass", ()), joined("rms", ()),

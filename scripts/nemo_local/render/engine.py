@@ -1,8 +1,10 @@
 """The music-synced renderer: analysis-driven frames drawn in yuv420p, streamed into one libx264 process.
 
-Every beat lifts the whole picture (pre-computed brightness levels, so a pulse costs no extra pass) and
-swells the visual; every drop flashes, shakes, bursts into particles and switches the accent colour until
-the next section. Memory does not grow with the track: frames are drawn one at a time and audio is streamed.
+Every beat swells and brightens the visual; every drop flashes the whole picture, shakes, bursts into
+particles and switches the accent colour until the next section. The background stays still between drops:
+a picture that changes everywhere on every beat costs the encoder a full frame each time (measured: 2.4x
+against 5.6x realtime, and five times the file size, on a textured 1080p background). Memory does not grow
+with the track: frames are drawn one at a time and audio is streamed.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from nemo_local.render.styles import STYLES, Colour, Moment, Particles, Rings, m
 from nemo_local.render.timing import Timing, build
 
 SAMPLES_PER_FRAME = 400
-PULSE_LEVELS = 8
 FLASH_LEVELS = 4
 FLASH_FROM = 0.45          # the drop envelope above which the flash shows
 
@@ -42,20 +43,6 @@ def hot_colour(accent: str) -> str:
     h, s, v = colorsys.rgb_to_hsv(r, g, b)
     r2, g2, b2 = colorsys.hsv_to_rgb((h + 0.5) % 1.0, max(s, 0.6), min(1.0, max(v, 0.8) * 1.1))
     return "#{:02x}{:02x}{:02x}".format(*(int(c * 255) for c in (r2, g2, b2)))
-
-
-def pulse_levels(background: Frame, colour: Colour) -> list[Frame]:
-    """The background lifted and tinted towards the accent by 0..100 % of a beat pulse, in PULSE_LEVELS steps."""
-    out = []
-    luma = background.y.astype(np.float32)
-    for k in range(PULSE_LEVELS):
-        a = k / (PULSE_LEVELS - 1)
-        frame = Frame(background.width, background.height, background.data.copy())
-        frame.y[:] = np.clip(luma * (1 + 0.25 * a) + 24 * a, 16, 235).astype(np.uint8)
-        for plane, value in ((frame.u, colour[1]), (frame.v, colour[2])):
-            plane[:] = np.clip(plane + (value - plane.astype(np.float32)) * 0.18 * a, 16, 240).astype(np.uint8)
-        out.append(frame)
-    return out
 
 
 def flash_levels(background: Frame, colour: Colour) -> list[Frame]:
@@ -105,19 +92,20 @@ class MusicRenderer:
         analysis = analyse(audio)
         job.progress(0.02)
         timing = build(analysis, frames, fps, bool(meta.get("beat_sync", True)), bool(meta.get("drops", True)))
+        del analysis   # the frame loop needs only the per-frame timing
         accent_hex = str(meta.get("accent", "#36c5f0"))
         accent, hot = yuv(accent_hex), yuv(str(meta.get("accent2") or hot_colour(accent_hex)))
         background = background_for(draft, job.sources, audio, width, height)
-        levels, flashes = pulse_levels(background, accent), flash_levels(background, hot)
+        flashes = flash_levels(background, hot)
         style_name = str(meta.get("style", "bars"))
         style = make_style(style_name if style_name in STYLES else "bars", width, height,
                            timing.bands.shape[1], fps)
         titles = [(seg, text_overlay(str(seg["text"]), width, height, anchor_y=0.1)) for seg in segments(draft, 7)
                   if seg.get("text")]
-        self._loop(job, timing, levels, flashes, style, titles, accent, hot, bool(meta.get("progress_bar")),
+        self._loop(job, timing, background, flashes, style, titles, accent, hot, bool(meta.get("progress_bar")),
                    audio, float(audio_seg.get("v", 1.0)), width, height)
 
-    def _loop(self, job: RenderJob, timing: Timing, levels: list[Frame], flashes: list[Frame], style: Any,
+    def _loop(self, job: RenderJob, timing: Timing, background: Frame, flashes: list[Frame], style: Any,
               titles: list[tuple[dict[str, Any], Overlay]], accent: Colour, hot: Colour, progress_bar: bool,
               audio: Path, volume: float, width: int, height: int) -> None:
         fps, frames = timing.fps, timing.frames
@@ -138,7 +126,7 @@ class MusicRenderer:
                     frame.copy_from(flashes[min(FLASH_LEVELS - 1, int((drop - FLASH_FROM) / (1 - FLASH_FROM)
                                                                       * FLASH_LEVELS))])
                 else:
-                    frame.copy_from(levels[round(pulse * (PULSE_LEVELS - 1))])
+                    frame.copy_from(background)
                 if index in drops:
                     particles.burst(260, 0.9)
                 elif pulse >= 0.999 and isinstance(style, Rings):
@@ -151,7 +139,7 @@ class MusicRenderer:
                     colour = (colour[0] + (235 - colour[0]) * drop, 128 + (colour[1] - 128) * (1 - drop),
                               128 + (colour[2] - 128) * (1 - drop))
                 style.draw(frame, Moment(index, samples, timing.bands[index], float(timing.level[index]), pulse,
-                                         drop, colour, dx, dy))
+                                         drop, colour, dx, dy, None if drop > FLASH_FROM else background))
                 particles.draw(frame, colour)
                 now_ms = index * 1000 / fps
                 for seg, overlay in titles:

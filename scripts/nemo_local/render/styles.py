@@ -26,6 +26,7 @@ class Moment:
     colour: Colour          # YUV of the accent in use
     dx: int = 0             # shake offset, even pixels
     dy: int = 0
+    backdrop: Frame | None = None   # the still background under this frame, when it is not flashing
 
 
 def even(value: float) -> int:
@@ -80,16 +81,16 @@ class Wave:
         self.peak = max(float(np.abs(s).max()) if len(s) else 0.0, self.peak * 0.97, 0.05)
         xs = np.linspace(0, len(s) - 1, self.cols + 1)
         curve = np.interp(xs, np.arange(len(s)), np.convolve(s, np.ones(5) / 5, mode="same")) / self.peak
-        ys = curve * self.amp * (0.85 + 0.2 * m.pulse + 0.2 * m.drop)
+        ys = curve * self.amp * (0.8 + 0.3 * m.pulse + 0.2 * m.drop)
         lo = np.minimum(ys[:-1], ys[1:])[None, :]
         hi = np.maximum(ys[:-1], ys[1:])[None, :]
-        thick = self.thick * (1 + 0.8 * m.pulse)
+        thick = self.thick * (1 + 1.5 * m.pulse)
         glow = (self.rows >= lo - self.glow - thick) & (self.rows <= hi + self.glow + thick)
         core = (self.rows >= lo - thick) & (self.rows <= hi + thick)
         top = even(self.height / 2 - self.pad + m.dy)
         left = self.left + m.dx
-        paint(frame, top, left, np.repeat(glow, self.step, axis=1), m.colour, 0.3)
-        paint(frame, top, left, np.repeat(core, self.step, axis=1), brighten(m.colour, 30 * m.pulse))
+        paint(frame, top, left, np.repeat(glow, self.step, axis=1), m.colour, 0.25 + 0.35 * m.pulse)
+        paint(frame, top, left, np.repeat(core, self.step, axis=1), brighten(m.colour, 60 * m.pulse))
 
 
 class Bars:
@@ -98,36 +99,55 @@ class Bars:
     def __init__(self, width: int, height: int, bands: int) -> None:
         self.width, self.height = width, height
         count = bands * 2
-        area = width * 0.86
-        left = (width - area) / 2
+        area = even(width * 0.86)
+        self.left = even((width - area) / 2)
         pitch = area / count
-        self.x0 = np.array([even(left + i * pitch) for i in range(count)])
-        self.x1 = self.x0 + max(2, even(pitch * 0.72))
-        self.band = np.array([bands - 1 - i if i < bands else i - bands for i in range(count)])
+        cols = np.arange(area)
+        bar = np.minimum((cols / pitch).astype(int), count - 1)
+        self.band_of_col = np.where(bar < bands, bands - 1 - bar, bar - bands)
+        self.solid = (cols - bar * pitch) < pitch * 0.72
         self.max_h = even(height * (0.3 if height <= width else 0.2))
+        self.dist = np.arange(self.max_h, 0, -1, dtype=np.float32)[:, None]      # rows above the centre line
+        self.reflect = np.arange(1, even(self.max_h / 2) + 1, dtype=np.float32)[:, None]
         self.smooth = np.zeros(bands, np.float32)
+        self._tinted: dict[tuple[int, ...], tuple[np.ndarray, ...]] = {}
+
+    def _reflection(self, frame: Frame, top: int, mask: np.ndarray, m: Moment) -> None:
+        """The reflection is the backdrop tinted 28 % towards the colour: that strip is blended once per colour
+        and place, then copied under the mask."""
+        left = self.left + m.dx
+        h, w = mask.shape
+        if m.backdrop is None or left < 0 or left + w > self.width or top < 0 or top + h > self.height:
+            paint(frame, top, left, mask, m.colour, 0.28)
+            return
+        key = (top, left, *(int(c) for c in m.colour))
+        strip = self._tinted.get(key)
+        if strip is None:
+            if len(self._tinted) >= 8:
+                self._tinted.pop(next(iter(self._tinted)))
+            rows, cols = slice(top, top + h), slice(left, left + w)
+            half_rows, half_cols = slice(top // 2, (top + h) // 2), slice(left // 2, (left + w) // 2)
+            strip = tuple(
+                (plane[r, c] * 0.72 + value * 0.28).astype(np.uint8)
+                for plane, r, c, value in ((m.backdrop.y, rows, cols, m.colour[0]),
+                                           (m.backdrop.u, half_rows, half_cols, m.colour[1]),
+                                           (m.backdrop.v, half_rows, half_cols, m.colour[2])))
+            self._tinted[key] = strip
+        half = mask[::2, ::2]
+        frame.y[top: top + h, left: left + w][mask] = strip[0][mask]
+        frame.u[top // 2: (top + h) // 2, left // 2: (left + w) // 2][half] = strip[1][half]
+        frame.v[top // 2: (top + h) // 2, left // 2: (left + w) // 2][half] = strip[2][half]
 
     def draw(self, frame: Frame, m: Moment) -> None:
         self.smooth = np.maximum(m.bands, self.smooth * 0.82)
-        gain = self.max_h * (0.78 + 0.22 * m.pulse)
-        heights = np.minimum(4 + np.sqrt(self.smooth) * self.smooth * gain, self.max_h)  # soft knee: no flat tops
+        gain = self.max_h * (0.7 + 0.35 * m.pulse)
+        levels = np.minimum(4 + self.smooth**1.6 * gain, self.max_h)  # a soft knee: loud parts do not all hit the top
+        heights = levels[self.band_of_col][None, :]
         centre = even(self.height / 2 + self.max_h * 0.25) + m.dy
-        colour = brighten(m.colour, 35 * m.pulse)
-        shade = np.array([m.colour[0], m.colour[1], m.colour[2]], np.float32)
-        y, u, v = frame.y, frame.u, frame.v
-        for x0, x1, band in zip(self.x0 + m.dx, self.x1 + m.dx, self.band, strict=True):
-            if x0 < 0 or x1 > self.width:
-                continue
-            top = even(centre - heights[band])
-            y[top:centre, x0:x1] = int(colour[0])
-            u[top // 2: centre // 2, x0 // 2: x1 // 2] = int(colour[1])
-            v[top // 2: centre // 2, x0 // 2: x1 // 2] = int(colour[2])
-            low = even(centre + heights[band] * 0.4)
-            for plane, value, a, b in ((y, shade[0], centre, low), (u, shade[1], centre // 2, low // 2),
-                                       (v, shade[2], centre // 2, low // 2)):
-                xs = slice(x0, x1) if plane is y else slice(x0 // 2, x1 // 2)
-                region = plane[a:b, xs]
-                region[:] = (region * 0.72 + value * 0.28).astype(np.uint8)
+        up = (self.dist <= heights) & self.solid
+        paint(frame, centre - self.max_h, self.left + m.dx, up, brighten(m.colour, 60 * m.pulse))
+        down = (self.reflect <= heights * 0.4) & self.solid
+        self._reflection(frame, centre, down, m)
 
 
 class _Polar:
@@ -162,12 +182,12 @@ class Circle(_Polar):
 
     def draw(self, frame: Frame, m: Moment) -> None:
         self.smooth = np.maximum(m.bands, self.smooth * 0.82)
-        radius = self.size * 0.2 * (1 + 0.1 * m.pulse + 0.12 * m.drop)
-        length = (6 + self.smooth * self.size * 0.24)[self.band]
+        radius = self.size * 0.2 * (1 + 0.18 * m.pulse + 0.12 * m.drop)
+        length = (6 + self.smooth**1.6 * self.size * 0.26)[self.band]
         spikes = (self.r >= radius) & (self.r <= radius + length) & self.solid
-        ring = np.abs(self.r - (radius - 10)) <= 3 + 3 * m.pulse
-        self.place(frame, m, ring, m.colour, 0.8)
-        self.place(frame, m, spikes, brighten(m.colour, 35 * m.pulse))
+        ring = np.abs(self.r - (radius - 10)) <= 3 + 8 * m.pulse
+        self.place(frame, m, ring, brighten(m.colour, 60 * m.pulse), 0.8)
+        self.place(frame, m, spikes, brighten(m.colour, 60 * m.pulse))
 
 
 class Rings(_Polar):
@@ -189,8 +209,8 @@ class Rings(_Polar):
             radius = base + age * self.size * 0.42
             ring = np.abs(self.r - radius) <= max(2.0, 9 * (1 - age))
             self.place(frame, m, ring, m.colour, 0.9 * (1 - age))
-        core = self.r <= base * (0.6 + 0.5 * m.level + 0.25 * m.pulse + 0.3 * m.drop)
-        self.place(frame, m, core, brighten(m.colour, 40 * m.pulse))
+        core = self.r <= base * (0.6 + 0.5 * m.level + 0.5 * m.pulse + 0.3 * m.drop)
+        self.place(frame, m, core, brighten(m.colour, 60 * m.pulse))
 
 
 class Particles:

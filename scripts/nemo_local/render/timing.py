@@ -13,6 +13,7 @@ FEATURE_WINDOW_S = N_FFT / RATE
 
 BEAT_DECAY_S = 0.16
 DROP_DECAY_S = 0.7
+BAND_RANGE_DB = 45.0
 
 
 @dataclass
@@ -44,13 +45,17 @@ def _envelope(events: np.ndarray, frames: int, decay_frames: float) -> np.ndarra
 def _per_frame(values: np.ndarray, frames: int, fps: int) -> np.ndarray:
     """Resample feature-rate rows to one row per video frame (mean of the hops the frame covers).
 
-    Feature windows are centred, so they hear a sound half a window early; delaying them by that much
-    keeps the visual from moving before the beat it shows.
+    Feature windows are centred, so they hear an attack before it happens; the Hann taper makes that
+    about a quarter window (one feature row). Delaying them by that keeps the visual from moving before
+    the beat it shows.
     """
-    lag = round(FEATURE_WINDOW_S / 2 * FEATURE_RATE)
+    lag = round(FEATURE_WINDOW_S / 4 * FEATURE_RATE)
     if len(values) and lag:
         values = np.concatenate([np.repeat(values[:1], lag, axis=0), values[:-lag]])
     ratio = FEATURE_RATE / fps
+    if ratio == int(ratio) and len(values) >= frames * int(ratio):   # the usual case: no track-long temporaries
+        step = int(ratio)
+        return values[: frames * step].reshape(frames, step, *values.shape[1:]).mean(axis=1, dtype=np.float32)
     starts = np.minimum((np.arange(frames) * ratio).astype(int), max(len(values) - 1, 0))
     ends = np.maximum(starts + 1, np.minimum((np.arange(1, frames + 1) * ratio).astype(int), len(values)))
     if len(values) == 0:
@@ -79,10 +84,9 @@ def build(analysis: Analysis, frames: int, fps: int, beat_sync: bool = True, dro
     level = np.clip((loud - (top - 36)) / 36, 0, 1).astype(np.float32)
     bands_db = _per_frame(analysis.bands, frames, fps)
     if bands_db.size:
-        floor = np.percentile(bands_db, 20, axis=0)
+        # Each band over a fixed range below its own loud level: quiet passages still move, loud ones fill up.
         ceiling = np.percentile(bands_db, 99.5, axis=0)
-        spread = np.maximum(ceiling - floor, 12.0)
-        bands = np.clip((bands_db - floor) / spread, 0, 1).astype(np.float32)
+        bands = np.clip((bands_db - (ceiling - BAND_RANGE_DB)) / BAND_RANGE_DB, 0, 1).astype(np.float32)
     else:
         bands = np.zeros((frames, 1), np.float32)
     return Timing(frames, fps, beat_frames, drop_frames, pulse, drop, hot, level, bands)

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Still frames of every style at a beat, at the drop and in a quiet passage, and a contact sheet of them.
+
+    python3 bench/contact_sheet.py                       # docs/styles.png (+ the full-size PNGs in out/stills/)
+    python3 bench/contact_sheet.py --stills /tmp/stills  # full-size PNGs elsewhere
+
+The track is the synthetic demo (drums, bass, a break and a drop), rendered at 1920x1080 with a title.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from nemo_local.analysis import analyse  # noqa: E402
+from nemo_local.media import ffmpeg_exe  # noqa: E402
+from nemo_local.render import RenderJob, get_renderer  # noqa: E402
+from nemo_local.render.styles import STYLES  # noqa: E402
+from nemo_local.synth import demo_track, write_wav  # noqa: E402
+
+FPS = 30
+SECONDS = 16.0
+TILE_WIDTH = 400
+
+
+def moments(audio: Path) -> dict[str, int]:
+    """Frame numbers: a beat in the intro, the drop, and the quiet break before it (between beats)."""
+    result = analyse(audio)
+    drop = result.drops[0]
+    beat = next(b for b in result.beats if 2.0 < b < drop - 3)
+    return {"beat": round(beat * FPS), "drop": round(drop * FPS) + 1, "quiet": round((drop - 1.3) * FPS)}
+
+
+def render_style(audio: Path, style: str, out: Path) -> None:
+    ms = int(SECONDS * 1000)
+    draft = {"d": ms, "m": {"style": style, "width": 1920, "height": 1080, "accent": "#36c5f0",
+                            "beat_sync": True, "drops": True, "progress_bar": True},
+             "t": [{"tt": 0, "sg": [{"kind": "visualizer", "s": 0, "d": ms}]},
+                   {"tt": 1, "sg": [{"src": "audio", "s": 0, "d": ms, "v": 1.0}]},
+                   {"tt": 7, "sg": [{"text": "Night Drive", "s": 0, "d": ms}]}]}
+    get_renderer().render(RenderJob(draft=draft, sources={"audio": audio}, output=out, fps=FPS))
+
+
+def still(video: Path, frame: int, png: Path) -> None:
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(video), "-vf", f"select=eq(n\\,{frame})",
+                    "-frames:v", "1", str(png)], check=True)
+
+
+def sheet(pngs: list[list[Path]], out: Path) -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    tile_h = TILE_WIDTH * 9 // 16
+    label_w, label_h = 90, 28
+    canvas = Image.new("RGB", (label_w + TILE_WIDTH * 3, label_h + tile_h * len(pngs)), (24, 24, 28))
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=18)
+    for column, name in enumerate(("beat", "drop", "quiet")):
+        draw.text((label_w + column * TILE_WIDTH + 8, 4), name, fill=(230, 230, 230), font=font)
+    for row, files in enumerate(pngs):
+        draw.text((8, label_h + row * tile_h + tile_h // 2 - 10), STYLES[row], fill=(230, 230, 230), font=font)
+        for column, path in enumerate(files):
+            with Image.open(path) as image:
+                tile = image.convert("RGB").resize((TILE_WIDTH, tile_h), Image.Resampling.LANCZOS)
+            canvas.paste(tile, (label_w + column * TILE_WIDTH, label_h + row * tile_h))
+    canvas.save(out, optimize=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stills", type=Path, default=ROOT / "out" / "stills")
+    parser.add_argument("--sheet", type=Path, default=ROOT / "docs" / "styles.png")
+    args = parser.parse_args()
+    args.stills.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        track = demo_track(seconds=SECONDS, bpm=124, drop_at=9.5)
+        audio = write_wav(Path(tmp) / "demo.wav", track.samples, track.rate)
+        frames = moments(audio)
+        rows = []
+        for style in STYLES:
+            video = Path(tmp) / f"{style}.mp4"
+            render_style(audio, style, video)
+            row = []
+            for name, frame in frames.items():
+                png = args.stills / f"{style}-{name}.png"
+                still(video, frame, png)
+                row.append(png)
+            rows.append(row)
+    sheet(rows, args.sheet)
+    print(args.sheet)
+
+
+if __name__ == "__main__":
+    main()
