@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 WIDTH, HEIGHT, FPS = 1920, 1080, 30
-PRESET, CRF = "ultrafast", 21
+PRESET, CRF = os.environ.get("BENCH_PRESET", "ultrafast"), 21   # --preset sets it for the child processes
 TITLE = "Night Drive"
 
 
@@ -155,8 +155,10 @@ def run_child(kind: str, audio: Path, image: Path, out: Path) -> dict[str, float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, nargs="+", default=[3.0, 10.0])
+    parser.add_argument("--preset", default=PRESET, help="x264 preset for both renderers (default: the engine's)")
     parser.add_argument("--child", nargs=4, metavar=("KIND", "AUDIO", "IMAGE", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    os.environ["BENCH_PRESET"] = args.preset
     if args.child:
         kind, audio, image, out = args.child
         with MemoryWatch() as watch:
@@ -166,7 +168,7 @@ def main() -> None:
         result["total_rss_mb"] = watch.peak_total_mb
         print(json.dumps(result))
         return
-    print(f"{WIDTH}x{HEIGHT} {FPS} fps, libx264 -preset {PRESET} -crf {CRF}, AAC 192k; {os.cpu_count()} cores")
+    print(f"{WIDTH}x{HEIGHT} {FPS} fps, libx264 -preset {args.preset} -crf {CRF}, AAC 192k; {os.cpu_count()} cores")
     print("| track | renderer | wall s | x realtime | peak RSS python MB | peak RSS largest ffmpeg MB "
           "| peak RSS all processes MB | output MB |")
     print("|---|---|---|---|---|---|---|---|")

@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--enable-faults", action="store_true", help="allow fault injection (see README)")
     p.add_argument("--heartbeat", type=float, default=10.0, help="seconds between SSE heartbeats")
     p.add_argument("--max-upload-mb", type=int, default=200)
+    p.add_argument("--x264-preset", default="ultrafast", choices=["ultrafast", "superfast", "veryfast", "faster",
+                                                                  "fast", "medium"],
+                   help="encoder speed against file size (default ultrafast; see BENCHMARKS.md)")
     p = add("build-variant", "write an installable skill folder for a variant",
             "nemo.py build-variant video-a2e --out dist")
     p.add_argument("variant", nargs="?", help="variant name (see skill.yaml); omit with --all")
@@ -262,7 +265,8 @@ def cmd_local_only(args: argparse.Namespace, out: Out) -> None:
         from nemo_local.config import ServerConfig, default_data_dir
         from nemo_local.server import serve
         config = ServerConfig(data_dir=args.data_dir or default_data_dir(), enable_faults=args.enable_faults,
-                              heartbeat_seconds=args.heartbeat, max_upload_bytes=args.max_upload_mb << 20)
+                              heartbeat_seconds=args.heartbeat, max_upload_bytes=args.max_upload_mb << 20,
+                              x264_preset=args.x264_preset)
         serve(config, args.host, args.port)
     elif args.command == "demo-track":
         from nemo_local.synth import write_demo_track

@@ -163,7 +163,7 @@ class _Polar:
         self.theta = (np.arctan2(xs, -ys) + 2 * np.pi) % (2 * np.pi)          # 0 at the top, clockwise
 
     def place(self, frame: Frame, m: Moment, mask_half: np.ndarray, colour: Colour, alpha: float = 1.0) -> None:
-        top = even((self.height - self.size) / 2 + m.dy)
+        top = even((self.height - self.size) / 2 + self.height * 0.04 + m.dy)   # a little low: titles sit on top
         left = even((self.width - self.size) / 2 + m.dx)
         paint(frame, top, left, upscale2(mask_half), colour, alpha, half=mask_half)
 
@@ -172,7 +172,7 @@ class Circle(_Polar):
     """A radial spectrum around a ring that breathes with the beat."""
 
     def __init__(self, width: int, height: int, bands: int) -> None:
-        super().__init__(width, height, 0.8)
+        super().__init__(width, height, 0.72)
         spokes = bands * 2
         position = self.theta / (2 * np.pi) * spokes
         spoke = np.minimum(position.astype(int), spokes - 1)
