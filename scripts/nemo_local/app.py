@@ -207,8 +207,8 @@ class RequestLog:
 
 def create_app(config: ServerConfig) -> Starlette:
     config.prepare()
-    backend = Backend(config, Store(config.db_path), Faults(), None)  # type: ignore[arg-type]
-    backend.worker = RenderWorker(backend.store, config)
+    store = Store(config.db_path)
+    backend = Backend(config, store, Faults(), RenderWorker(store, config))
 
     def bind(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:

@@ -7,6 +7,7 @@ followed by a state read and a summary of what changed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,7 +84,7 @@ class ChatResult:
     summary: str | None = None       # set when the turn brought no text: what the timeline looks like now
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items()}
+        return dataclasses.asdict(self)
 
 
 def _draft(api: Api, session_id: str) -> Any:
