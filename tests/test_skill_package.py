@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
+import httpx
 import pytest
 import yaml
 
@@ -192,3 +196,36 @@ def test_missing_dependency_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 10
     assert result.stderr.count("\n") == 1 and "missing Python package 'httpx'" in result.stderr
     assert "pip install" in result.stderr
+
+
+def test_serve_runs_as_documented_and_logs_no_tokens(tmp_path: Path) -> None:
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        port = probe_socket.getsockname()[1]
+    env = {**os.environ, "HOME": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "nemo.py"), "serve", "--port", str(port),
+                             "--data-dir", str(tmp_path / "data")], stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        token = httpx.post(f"{base}/api/auth/anonymous-token", headers={"X-Client-Id": "x"}).json()["data"]["token"]
+        assert httpx.get(f"{base}/api/credits/balance/simple",
+                         headers={"Authorization": f"Bearer {token}"}).json()["data"]["available"] == 100
+        busy = subprocess.run([sys.executable, str(ROOT / "scripts" / "nemo.py"), "serve", "--port", str(port),
+                               "--data-dir", str(tmp_path / "other")], capture_output=True, text=True, env=env,
+                              timeout=60)
+        assert busy.returncode == 2 and busy.stderr.strip() == \
+            f"error: port {port} is already in use. Choose another with --port."
+    finally:
+        proc.terminate()
+        _, log = proc.communicate(timeout=30)
+    assert "GET /api/credits/balance/simple 200" in log and token not in log
+    assert "serving on http://127.0.0.1:" in log

@@ -158,6 +158,11 @@ class TestErrors:
         error = errors.error_from(status, body, "req_1")
         assert type(error) is cls and error.exit_code == exit_code and "req_1" in str(error)
 
+    def test_messages_read_as_sentences(self) -> None:
+        assert str(errors.InputError("out.mp4 exists", hint="Pass --force.")) == "out.mp4 exists. Pass --force."
+        assert str(errors.InputError("Too big.", hint="Trim it.")) == "Too big. Trim it."
+        assert str(errors.UsageError("no file")) == "no file"
+
     def test_every_exit_code_is_in_the_table(self) -> None:
         classes = [errors.UsageError, errors.InputError, errors.DependencyError, errors.NetworkError,
                    errors.RenderFailed, errors.AuthError, errors.SessionNotFound, errors.NoCredits,

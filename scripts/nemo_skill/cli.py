@@ -261,6 +261,11 @@ def cmd_make(api: Api, out: Out, args: argparse.Namespace) -> None:
 
 
 def cmd_local_only(args: argparse.Namespace, out: Out) -> None:
+    with local.backend_errors(skill.SKILL_DIR, getattr(args, "port", None)):
+        _local_only(args, out)
+
+
+def _local_only(args: argparse.Namespace, out: Out) -> None:
     if args.command == "serve":
         from nemo_local.config import ServerConfig, default_data_dir
         from nemo_local.server import serve

@@ -35,7 +35,9 @@ class NemoError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return f"{self.message} {self.hint}".strip()
+        if not self.hint:
+            return self.message
+        return f"{self.message}{' ' if self.message.endswith(('.', '!', '?', ':')) else '. '}{self.hint}"
 
 
 class UsageError(NemoError):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,17 +25,26 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-def start(folder: Path, data_dir: Path | None = None) -> Any:
-    """Start the backend in a thread; returns a handle with .url and .stop()."""
+@contextmanager
+def backend_errors(folder: Path, port: int | None = None) -> Iterator[None]:
+    """Turn what can go wrong when the local backend starts into one clear error each."""
     try:
-        from nemo_local.config import ServerConfig, default_data_dir
-        from nemo_local.media import FFmpegMissing
-        from nemo_local.server import start_in_thread
+        yield
     except ImportError as exc:
         raise errors.DependencyError(f"local mode needs the package {exc.name}",
                                      hint=INSTALL_HINT.format(folder=folder)) from None
-    config = ServerConfig(data_dir=data_dir or default_data_dir())
-    try:
-        return start_in_thread(config)
-    except FFmpegMissing as exc:
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise errors.UsageError(f"port {port} is already in use", hint="Choose another with --port.") from None
+        raise
+    except RuntimeError as exc:   # nemo_local.media.FFmpegMissing and a server that did not start
         raise errors.DependencyError(str(exc)) from None
+
+
+def start(folder: Path, data_dir: Path | None = None) -> Any:
+    """Start the backend in a thread; returns a handle with .url and .stop()."""
+    with backend_errors(folder):
+        from nemo_local.config import ServerConfig, default_data_dir
+        from nemo_local.server import start_in_thread
+
+        return start_in_thread(ServerConfig(data_dir=data_dir or default_data_dir()))
