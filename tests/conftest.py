@@ -24,7 +24,7 @@ ATTRIBUTION = {"X-Skill-Source": "music-to-video-ai", "X-Skill-Version": "test",
 def test_config(data_dir: Path, **overrides: Any) -> ServerConfig:
     values: dict[str, Any] = {
         "data_dir": data_dir, "enable_faults": True, "heartbeat_seconds": 0.05, "render_max_side": 192,
-        "x264_preset": "ultrafast", "max_upload_bytes": 2 * 1024 * 1024,
+        "x264_preset": "ultrafast", "max_upload_bytes": 2 * 1024 * 1024, "url_fetch_private": True,
     }
     values.update(overrides)
     return ServerConfig(**values)

@@ -174,6 +174,20 @@ class TestUpload:
         files_dir = tmp_path / "backend" / "files"
         assert sum(p.stat().st_size for p in files_dir.rglob("*") if p.is_file()) == 0
 
+    def test_url_upload_refuses_private_addresses_by_default(self, start_server: Any, tmp_path: Path,
+                                                              wav: Path) -> None:
+        strict = start_server(tmp_path / "strict", url_fetch_private=False)
+        u = new_user(strict.url, "client-s")
+        session_id = u.new_session()
+        own = upload(u, session_id, wav).json()["data"]["files"][0]["cdn_url"]
+        for url in (own, "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/a.mp3"):
+            resp = u.post(UPLOAD.format(session_id), json={"urls": [url]})
+            assert resp.json()["code"] == 4001 and "not a public address" in resp.json()["message"]
+
+    def test_too_many_files_in_one_upload(self, user: User, wav: Path) -> None:
+        resp = upload(user, user.new_session(), *([wav] * 21))
+        assert resp.json()["code"] == 4001 and "at most 20 files" in resp.json()["message"]
+
     def test_url_upload_fetches_http_only(self, user: User, wav: Path) -> None:
         session_id = user.new_session()
         first = upload(user, session_id, wav).json()["data"]["files"][0]

@@ -123,6 +123,22 @@ class TestSync:
         assert off.max() < on.max() / 5
 
 
+class TestDraftsAreClientData:
+    def test_sizes_are_kept_within_bounds(self) -> None:
+        job = RenderJob(draft={"m": {"width": 20000, "height": 20000}}, sources={}, output=Path("x"))
+        assert job.frame_size() == (1920, 1920)
+        job.draft = {"m": {"width": "wide", "height": None}}
+        assert job.frame_size() == (1920, 1080)
+        job.draft = {"m": {"width": 2, "height": 3}}
+        assert job.frame_size() == (64, 64)
+
+    def test_never_renders_past_the_audio(self, tmp_path: Path, music: tuple[Path, Any]) -> None:
+        long_draft = draft()
+        long_draft["d"] = 600_000
+        info = probe(render(tmp_path, music[0], long_draft))
+        assert info.duration == pytest.approx(SECONDS, abs=1 / FPS)
+
+
 class TestInputs:
     def test_chapters_cover_and_metadata_do_not_leak(self, tmp_path: Path, music: tuple[Path, Any],
                                                      png: Path) -> None:

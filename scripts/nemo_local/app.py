@@ -90,11 +90,13 @@ async def upload(request: Request, backend: Backend) -> Response:
         urls = body.get("urls")
         if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
             raise Denied(status=400, message='send {"urls": ["https://..."]} with at least one URL')
+        if len(urls) > cfg.max_files_per_upload:
+            raise Denied(status=400, message=f"at most {cfg.max_files_per_upload} files per upload")
         incoming: list[uploads.Incoming] = []
         try:
             for url in urls:
                 incoming.append(await uploads.fetch_url(url, cfg.files_dir, cfg.max_upload_bytes,
-                                                        cfg.url_fetch_timeout))
+                                                        cfg.url_fetch_timeout, cfg.url_fetch_private))
         except uploads.UploadError as exc:
             uploads.discard(incoming)
             raise Denied(exc.code, message=str(exc)) from None
@@ -102,7 +104,8 @@ async def upload(request: Request, backend: Backend) -> Response:
         body_iter = request.stream()
         try:
             incoming = await uploads.receive_multipart(request.headers.get("content-type", ""), body_iter,
-                                                       cfg.files_dir, cfg.max_upload_bytes)
+                                                       cfg.files_dir, cfg.max_upload_bytes,
+                                                       cfg.max_files_per_upload)
         except uploads.UploadError as exc:
             async for _ in body_iter:  # read the rest, so the client gets the answer, not a broken pipe
                 pass

@@ -33,6 +33,10 @@ class ServerConfig:
     render_max_side: int = 0
     x264_preset: str = "ultrafast"     # what 2 cores sustain at 1080p faster than realtime (BENCHMARKS.md)
     url_fetch_timeout: float = 30.0
+    # URL uploads may not reach loopback, private or link-local addresses (such as a cloud's metadata service)
+    # unless this is set; a local test server sets it to fetch from itself.
+    url_fetch_private: bool = False
+    max_files_per_upload: int = 20
 
     @property
     def db_path(self) -> Path:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import re
 import secrets
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,9 +54,10 @@ def discard(items: list[Incoming]) -> None:
 class _Receiver:
     """Callbacks for python-multipart: each `files` part goes straight into its own file."""
 
-    def __init__(self, tmp_dir: Path, max_bytes: int) -> None:
+    def __init__(self, tmp_dir: Path, max_bytes: int, max_files: int) -> None:
         self.tmp_dir = tmp_dir
         self.max_bytes = max_bytes
+        self.max_files = max_files
         self.files: list[Incoming] = []
         self._headers: dict[bytes, bytes] = {}
         self._field = b""
@@ -77,6 +81,8 @@ class _Receiver:
         _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
         if params.get(b"name") != b"files" or b"filename" not in params:
             return  # other fields are ignored
+        if len(self.files) >= self.max_files:
+            raise UploadError(4001, f"at most {self.max_files} files per upload")
         name = safe_name(params[b"filename"].decode("utf-8", "replace"))
         path = self.tmp_dir / f".incoming-{secrets.token_hex(8)}.part"
         self._current = Incoming(name, path, handle=path.open("wb"))
@@ -101,13 +107,13 @@ class _Receiver:
 
 
 async def receive_multipart(content_type: str, body: AsyncIterator[bytes], tmp_dir: Path,
-                            max_bytes: int) -> list[Incoming]:
+                            max_bytes: int, max_files: int = 20) -> list[Incoming]:
     """Stream a multipart body into files in tmp_dir; nothing is kept when it fails."""
     ctype, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
         raise UploadError(4001, "send multipart/form-data with one or more 'files' fields, or JSON {\"urls\": [...]}")
-    receiver = _Receiver(tmp_dir, max_bytes)
+    receiver = _Receiver(tmp_dir, max_bytes, max_files)
     callbacks = {name: getattr(receiver, name) for name in dir(receiver) if name.startswith("on_")}
     parser = MultipartParser(boundary, callbacks=callbacks)  # type: ignore[arg-type]
     try:
@@ -127,14 +133,26 @@ async def receive_multipart(content_type: str, body: AsyncIterator[bytes], tmp_d
     return done
 
 
-async def fetch_url(url: str, tmp_dir: Path, max_bytes: int, timeout: float) -> Incoming:
-    """Download one http(s) URL into tmp_dir under the same limit as an upload."""
+async def public_host(host: str, port: int) -> bool:
+    """True when every address the host resolves to is a public one."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return False
+    addresses = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos}
+    return bool(addresses) and all(a.is_global and not a.is_multicast for a in addresses)
+
+
+async def fetch_url(url: str, tmp_dir: Path, max_bytes: int, timeout: float, allow_private: bool = False) -> Incoming:
+    """Download one http(s) URL into tmp_dir under the same limit as an upload; redirects are not followed."""
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UploadError(4001, f"only http and https URLs can be fetched, not {parts.scheme or 'this'!r}")
+    if not allow_private and not await public_host(parts.hostname, parts.port or 0):
+        raise UploadError(4001, f"{parts.hostname} is not a public address; upload the file itself instead")
     item = Incoming(safe_name(parts.path or "download"), tmp_dir / f".incoming-{secrets.token_hex(8)}.part")
     try:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client, \
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client, \
                 client.stream("GET", url) as resp:
             if resp.status_code != 200:
                 raise UploadError(4001, f"the URL answered HTTP {resp.status_code}")

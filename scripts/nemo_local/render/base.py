@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+MAX_SIDE, MIN_SIDE = 1920, 64
+
 
 class RenderError(Exception):
     """A render that cannot be done; the message is shown to the user as the failure reason."""
@@ -28,8 +30,16 @@ class RenderJob:
     cancelled: Callable[[], bool] = field(default=lambda: False)
 
     def frame_size(self) -> tuple[int, int]:
+        """The draft's size, kept within 64..1920 px a side (a draft is client data)."""
         meta = self.draft.get("m") or {}
-        width, height = int(meta.get("width") or 1920), int(meta.get("height") or 1080)
+        try:
+            width, height = int(meta.get("width") or 1920), int(meta.get("height") or 1080)
+        except (TypeError, ValueError):
+            width, height = 1920, 1080
+        if max(width, height) > MAX_SIDE:
+            scale = MAX_SIDE / max(width, height)
+            width, height = int(width * scale), int(height * scale)
+        width, height = max(width, MIN_SIDE), max(height, MIN_SIDE)
         if self.max_side and max(width, height) > self.max_side:
             scale = self.max_side / max(width, height)
             width, height = int(width * scale), int(height * scale)

@@ -59,7 +59,7 @@ def flash_levels(background: Frame, colour: Colour) -> list[Frame]:
     return out
 
 
-def background_for(draft: dict[str, Any], sources: dict[str, Path], audio: Path, width: int,
+def background_for(draft: dict[str, Any], sources: dict[str, Path], audio: Path, has_cover: bool, width: int,
                    height: int) -> Frame:
     """The uploaded image (or a video's first frame), else the audio's cover art, else a gradient."""
     meta = draft.get("m") or {}
@@ -67,7 +67,7 @@ def background_for(draft: dict[str, Any], sources: dict[str, Path], audio: Path,
     path = sources.get(str(visual.get("src")))
     if path is not None:
         return image_background(path, width, height, dim=0.55)
-    if meta.get("cover", True) and probe(audio).has_cover:
+    if meta.get("cover", True) and has_cover:
         try:
             return image_background(audio, width, height, dim=0.45)
         except RenderError:
@@ -86,6 +86,10 @@ class MusicRenderer:
         if audio is None:
             raise RenderError("the draft has no audio track: upload audio and describe the video first")
         duration = float(draft.get("d") or audio_seg.get("d") or 0) / 1000
+        info = probe(audio)
+        audio_length = info.duration
+        if audio_length:   # a draft is client data: never render past the end of the audio
+            duration = min(duration, audio_length) if duration > 0 else audio_length
         if duration <= 0:
             raise RenderError("the audio track has no duration")
         frames = max(1, round(duration * fps))
@@ -95,7 +99,7 @@ class MusicRenderer:
         del analysis   # the frame loop needs only the per-frame timing
         accent_hex = str(meta.get("accent", "#36c5f0"))
         accent, hot = yuv(accent_hex), yuv(str(meta.get("accent2") or hot_colour(accent_hex)))
-        background = background_for(draft, job.sources, audio, width, height)
+        background = background_for(draft, job.sources, audio, info.has_cover, width, height)
         flashes = flash_levels(background, hot)
         style_name = str(meta.get("style", "bars"))
         style = make_style(style_name if style_name in STYLES else "bars", width, height,
