@@ -266,3 +266,30 @@ def test_help_lists_examples_and_exit_codes(cli: Any) -> None:
 def test_usage_errors_exit_2(cli: Any) -> None:
     assert cli("upload").code == 2
     assert cli("frobnicate").code == 2
+
+
+class TestLocalMode:
+    def test_local_starts_its_own_backend_and_the_session_continues(self, cli: Any, wav: Path,
+                                                                    monkeypatch: Any, tmp_path: Path) -> None:
+        monkeypatch.delenv("NEMO_API_URL")
+        first = cli("--local", "upload", wav)
+        assert first.code == 0 and "local backend" in first.err and "Connecting to NemoVideo" not in first.err
+        assert cli("--local", "chat", "circle").code == 0
+        monkeypatch.setenv("NEMO_API_URL", "local")
+        state = cli("state")
+        assert state.out.startswith("Timeline (2 tracks): 1. Video: circle visualizer")
+        assert (tmp_path / "local-data" / "backend.sqlite3").is_file()
+        assert request_count(cli.server.url, "POST /api/auth/anonymous-token") == 0   # never the other server
+
+
+def test_upload_progress_bar_on_a_terminal(capsys: Any) -> None:
+    from nemo_skill.upload import Bar
+
+    bar = Bar(1000, "Uploading", enabled=True)
+    for _ in range(4):
+        bar.add(250)
+    err = capsys.readouterr().err
+    assert err.startswith("\rUploading [") and err.endswith("] 100%\n") and " 50%" in err
+    quiet = Bar(1000, "Uploading", enabled=False)
+    quiet.add(1000)
+    assert capsys.readouterr().err == ""
