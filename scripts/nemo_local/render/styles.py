@@ -150,6 +150,31 @@ class Bars:
         self._reflection(frame, centre, down, m)
 
 
+def coverage(signed_distance: np.ndarray, pixel: float = 2.0) -> np.ndarray:
+    """Anti-aliased coverage from a signed distance in full-resolution pixels (inside > 0), for a grid whose
+    pixels are `pixel` wide."""
+    return np.clip(signed_distance / pixel + 0.5, 0.0, 1.0)
+
+
+def blend(frame: Frame, top: int, left: int, alpha_half: np.ndarray, colour: Colour) -> None:
+    """Blend the colour in by a half-resolution coverage map (upscaled for luma), only where it is non-zero."""
+    h, w = alpha_half.shape
+    top, left = max(0, min(top, frame.height - 2 * h)) & ~1, max(0, min(left, frame.width - 2 * w)) & ~1
+    half_mask = alpha_half > 0.01
+    if not half_mask.any():
+        return
+    full = upscale2(alpha_half)
+    mask = upscale2(half_mask)
+    y_region = frame.y[top: top + 2 * h, left: left + 2 * w]
+    picked = y_region[mask].astype(np.float32)
+    y_region[mask] = (picked + (colour[0] - picked) * full[mask]).astype(np.uint8)
+    a = alpha_half[half_mask]
+    for plane, value in ((frame.u, colour[1]), (frame.v, colour[2])):
+        region = plane[top // 2: top // 2 + h, left // 2: left // 2 + w]
+        picked = region[half_mask].astype(np.float32)
+        region[half_mask] = (picked + (value - picked) * a).astype(np.uint8)
+
+
 class _Polar:
     """A square region around the centre, at half resolution: radius and angle of each pixel."""
 
@@ -162,10 +187,10 @@ class _Polar:
         self.r = np.sqrt(xs**2 + ys**2) * 2                                   # in full-resolution pixels
         self.theta = (np.arctan2(xs, -ys) + 2 * np.pi) % (2 * np.pi)          # 0 at the top, clockwise
 
-    def place(self, frame: Frame, m: Moment, mask_half: np.ndarray, colour: Colour, alpha: float = 1.0) -> None:
+    def place(self, frame: Frame, m: Moment, alpha_half: np.ndarray, colour: Colour) -> None:
         top = even((self.height - self.size) / 2 + self.height * 0.04 + m.dy)   # a little low: titles sit on top
         left = even((self.width - self.size) / 2 + m.dx)
-        paint(frame, top, left, upscale2(mask_half), colour, alpha, half=mask_half)
+        blend(frame, top, left, alpha_half, colour)
 
 
 class Circle(_Polar):
@@ -177,17 +202,22 @@ class Circle(_Polar):
         position = self.theta / (2 * np.pi) * spokes
         spoke = np.minimum(position.astype(int), spokes - 1)
         self.band = np.where(spoke < bands, spoke, spokes - 1 - spoke)
-        self.solid = (position - spoke) < 0.65
+        frac = position - spoke
+        arc = 2 * np.pi * self.r / spokes                                   # one spoke's width here, in pixels
+        solid = 0.65
+        inside = np.minimum(frac, solid - frac)
+        outside = -np.minimum(frac - solid, 1 - frac)
+        self.across = coverage(np.where(frac < solid, inside, outside) * arc).astype(np.float32)
         self.smooth = np.zeros(bands, np.float32)
 
     def draw(self, frame: Frame, m: Moment) -> None:
         self.smooth = np.maximum(m.bands, self.smooth * 0.82)
         radius = self.size * 0.2 * (1 + 0.18 * m.pulse + 0.12 * m.drop)
         length = (6 + self.smooth**1.6 * self.size * 0.26)[self.band]
-        spikes = (self.r >= radius) & (self.r <= radius + length) & self.solid
-        ring = np.abs(self.r - (radius - 10)) <= 3 + 8 * m.pulse
-        self.place(frame, m, ring, brighten(m.colour, 60 * m.pulse), 0.8)
-        self.place(frame, m, spikes, brighten(m.colour, 60 * m.pulse))
+        along = coverage(np.minimum(self.r - radius, radius + length - self.r))
+        ring = coverage(3 + 8 * m.pulse - np.abs(self.r - (radius - 10)))
+        self.place(frame, m, ring * 0.8, brighten(m.colour, 60 * m.pulse))
+        self.place(frame, m, along * self.across, brighten(m.colour, 60 * m.pulse))
 
 
 class Rings(_Polar):
@@ -204,12 +234,14 @@ class Rings(_Polar):
         life = 1.2 * self.fps
         self.born = [b for b in self.born if m.index - b < life]
         base = self.size * 0.1
+        rings = np.zeros_like(self.r)
         for born in self.born:
             age = (m.index - born) / life
             radius = base + age * self.size * 0.42
-            ring = np.abs(self.r - radius) <= max(2.0, 9 * (1 - age))
-            self.place(frame, m, ring, m.colour, 0.9 * (1 - age))
-        core = self.r <= base * (0.6 + 0.5 * m.level + 0.5 * m.pulse + 0.3 * m.drop)
+            np.maximum(rings, coverage(max(2.0, 9 * (1 - age)) - np.abs(self.r - radius)) * 0.9 * (1 - age),
+                       out=rings)
+        self.place(frame, m, rings, m.colour)
+        core = coverage(base * (0.6 + 0.5 * m.level + 0.5 * m.pulse + 0.3 * m.drop) - self.r)
         self.place(frame, m, core, brighten(m.colour, 60 * m.pulse))
 
 
