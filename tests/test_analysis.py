@@ -112,3 +112,13 @@ def test_analysis_is_cached_next_to_the_file(tmp_path: Path) -> None:
     second = analyse(path)
     np.testing.assert_array_equal(first.beats, second.beats)
     assert second.drops == first.drops and second.tempo == first.tempo
+
+
+@pytest.mark.parametrize(("ext", "codec"), [("flac", "flac"), ("aac", "aac"), ("m4a", "aac")])
+def test_every_accepted_audio_format(tmp_path: Path, ext: str, codec: str) -> None:
+    path, track = track_file(tmp_path, "formats", seconds=16, bpm=120, drop_at=10)
+    encoded = tmp_path / f"formats.{ext}"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-c:a", codec, str(encoded)], check=True)
+    result = analyse(encoded, cache=False)
+    assert f_measure(track.beats, result.beats) >= 0.95  # type: ignore[attr-defined]
+    assert result.duration == pytest.approx(16, abs=0.1)

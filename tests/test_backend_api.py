@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from httpx_sse import connect_sse
 
 from conftest import User, admin, arm, media_info, new_user
+from nemo_local.media import ffmpeg_exe
 
 UPLOAD = "/api/upload-video/nemo_agent/me/{}"
 STATE = "/api/state/nemo_agent/me/{}/latest"
@@ -150,6 +152,14 @@ class TestUpload:
         files = upload(user, user.new_session(), wav, mp3, png).json()["data"]["files"]
         assert [f["file_type"] for f in files] == ["audio", "audio", "image"]
         assert (files[2]["width"], files[2]["height"]) == (320, 240)
+
+    @pytest.mark.parametrize(("ext", "codec"), [("flac", "flac"), ("aac", "aac"), ("m4a", "aac")])
+    def test_other_audio_formats_are_accepted(self, user: User, wav: Path, tmp_path: Path, ext: str,
+                                              codec: str) -> None:
+        encoded = tmp_path / f"track.{ext}"
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(wav), "-c:a", codec, str(encoded)], check=True)
+        files = upload(user, user.new_session(), encoded).json()["data"]["files"]
+        assert files[0]["file_type"] == "audio" and files[0]["duration"] == pytest.approx(2.5, abs=0.1)
 
     def test_text_named_mp3_is_rejected_by_content(self, user: User, tmp_path: Path) -> None:
         fake = tmp_path / "song.mp3"

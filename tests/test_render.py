@@ -176,3 +176,12 @@ class TestInputs:
         frames = luma_frames(render(tmp_path, music[0], the_draft, sources={"image": png}))
         top = slice(0, frames.shape[1] // 5)
         assert frames[30][top].astype(float).std() > frames[90][top].astype(float).std() + 5   # title, then gone
+
+
+def test_a_clip_too_short_for_beats_still_renders(tmp_path: Path) -> None:
+    track = demo_track(seconds=1.0, bpm=120, rate=22050)
+    audio = write_wav(tmp_path / "short.wav", track.samples, track.rate)
+    short = draft("circle")
+    short["d"] = 1000
+    out = render(tmp_path, audio, short)
+    assert len(luma_frames(out)) == FPS and probe(out).audio_codec == "aac"
