@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from nemo_local.config import ServerConfig
-from nemo_local.media import ffmpeg_exe, probe
+from nemo_local.media import ffmpeg_exe
 from nemo_local.server import RunningServer, start_in_thread
 from nemo_local.synth import demo_track, write_wav
 
@@ -128,10 +128,6 @@ def png(audio_dir: Path) -> Path:
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i",
                     "gradients=s=320x240:c0=ff0066:c1=3300ff:n=2", "-frames:v", "1", str(out)], check=True)
     return out
-
-
-def media_info(path: Path) -> Any:
-    return probe(path)
 
 
 @dataclass

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from conftest import User, admin, arm, media_info, new_user
-from nemo_local.media import ffmpeg_exe
+from conftest import User, admin, arm, new_user
+from nemo_local.media import ffmpeg_exe, probe
 
 UPLOAD = "/api/upload-video/nemo_agent/me/{}"
 STATE = "/api/state/nemo_agent/me/{}/latest"
@@ -240,7 +240,7 @@ class TestRender:
         assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
         path = tmp_path / "out.mp4"
         path.write_bytes(video.content)
-        info = media_info(path)
+        info = probe(path)
         assert info.video_codec == "h264" and info.audio_codec == "aac"
         assert info.duration == pytest.approx(2.5, abs=0.1)
 

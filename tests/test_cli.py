@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from conftest import admin, arm, media_info, request_count
+from conftest import admin, arm, request_count
+from nemo_local.media import probe
 from nemo_skill import skill
 
 
@@ -28,7 +29,7 @@ class TestFlows:
         assert result.code == 0, result.err
         path = tmp_path / "clip.mp4"
         assert result.out.strip().splitlines()[-2:] == [str(path), f"MEDIA:{path}"]
-        info = media_info(path)
+        info = probe(path)
         assert info.video_codec == "h264" and info.audio_codec == "aac"
         assert info.duration == pytest.approx(2.5, abs=0.1)
         assert "Connecting" not in result.err and "local backend" in result.err

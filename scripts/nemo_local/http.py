@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 
 from nemo_local.config import ServerConfig
 from nemo_local.faults import Fault, Faults
@@ -129,7 +129,3 @@ async def json_body(request: Request) -> dict[str, Any]:
         raise Denied(status=400, message="the body must be a JSON object")
     return data
 
-
-def log_line(request: Request, response: Response | None, ms: float) -> str:
-    status = response.status_code if response is not None else "-"
-    return f"{request.method} {request.url.path} {status} {ms:.0f}ms"

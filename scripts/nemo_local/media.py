@@ -1,4 +1,4 @@
-"""Media facts: where ffmpeg is, what a file really contains (by its first bytes), and its duration and size."""
+"""Media facts through ffmpeg: where it is, a file's duration, size and streams, and its audio as PCM."""
 
 from __future__ import annotations
 
@@ -10,10 +10,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from nemo_skill.filetypes import AUDIO, IMAGE, VIDEO, content_matches, kind_of, sniff
-
-__all__ = ["AUDIO", "IMAGE", "VIDEO", "FFmpegMissing", "MediaInfo", "content_matches", "ffmpeg_exe", "kind_of",
-           "parse_ffmpeg_banner", "probe", "sniff"]
 
 class FFmpegMissing(RuntimeError):
     pass
@@ -76,6 +72,15 @@ def parse_ffmpeg_banner(text: str) -> MediaInfo:
             if fps:
                 info.fps = float(fps[1])
     return info
+
+
+def decode_pcm(path: Path, rate: int, bufsize: int = -1) -> subprocess.Popen[bytes]:
+    """ffmpeg decoding the first audio stream to mono 16-bit PCM at `rate` Hz on its stdout."""
+    return subprocess.Popen(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:a:0",
+         "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(rate), "-f", "s16le", "pipe:1"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=bufsize,
+    )
 
 
 def probe(path: Path, timeout: float = 60) -> MediaInfo:

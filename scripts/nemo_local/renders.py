@@ -13,15 +13,10 @@ from starlette.responses import FileResponse, Response
 
 from nemo_local.http import Backend, Denied, authenticate, check_fault, iso, json_body, own_session, render_ok
 from nemo_local.worker import Ticket
+from nemo_skill.timeline import exportable
 
 RENDER_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
 ATTRIBUTION = ("x-skill-source", "x-skill-version", "x-skill-platform")
-
-
-def exportable(draft: Any) -> bool:
-    """A draft is exportable when it has at least one track with a non-empty segment list."""
-    tracks = draft.get("t") if isinstance(draft, dict) else None
-    return isinstance(tracks, list) and any(isinstance(t, dict) and t.get("sg") for t in tracks)
 
 
 def render_cost(draft: dict[str, Any], seconds_per_credit: float) -> int:

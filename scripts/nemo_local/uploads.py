@@ -17,7 +17,7 @@ import httpx
 from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
 
-from nemo_local import media
+from nemo_skill import filetypes
 
 
 class UploadError(Exception):
@@ -178,11 +178,11 @@ async def fetch_url(url: str, tmp_dir: Path, max_bytes: int, timeout: float, all
 
 def check_type(item: Incoming) -> tuple[str, str]:
     """(extension, kind) of an accepted file; UploadError 4001 for anything else."""
-    ext = item.filename.rsplit(".", 1)[-1].lower() if "." in item.filename else ""
-    kind = media.kind_of(ext)
-    accepted = ", ".join(sorted(media.AUDIO | media.VIDEO | media.IMAGE))
+    ext = filetypes.extension(item.filename)
+    kind = filetypes.kind_of(ext)
+    accepted = ", ".join(sorted(filetypes.ACCEPTED))
     if kind is None:
         raise UploadError(4001, f"{item.filename}: unsupported type; accepted: {accepted}")
-    if not media.content_matches(ext, item.head):
+    if not filetypes.content_matches(ext, item.head):
         raise UploadError(4001, f"{item.filename}: the content is not a real .{ext} file; accepted: {accepted}")
     return ext, kind

@@ -152,6 +152,12 @@ class Api:
                                  "Upload your files again if the video needs them.")
             return action(self.session_id(new=True))
 
+    def draft(self, session_id: str) -> Any:
+        """The session's current draft (None when the state holds none)."""
+        data = self.call("GET", "state", params={"session_id": session_id})
+        state = data.get("state") if isinstance(data, dict) else None
+        return state.get("draft") if isinstance(state, dict) else None
+
     # -- requests ---------------------------------------------------------------------------------
 
     def _announce(self) -> None:

@@ -87,17 +87,11 @@ class ChatResult:
         return dataclasses.asdict(self)
 
 
-def _draft(api: Api, session_id: str) -> Any:
-    data = api.call("GET", "state", params={"session_id": session_id})
-    state = data.get("state") if isinstance(data, dict) else None
-    return state.get("draft") if isinstance(state, dict) else None
-
-
 def run_turn(api: Api, session_id: str, text: str, rules: list[gui.Rule],
              on_text: Callable[[str], None] = lambda t: None) -> ChatResult:
     settings = api.settings
     result = ChatResult()
-    before = timeline.summarize(_draft(api, session_id))
+    before = timeline.summarize(api.draft(session_id))
     body = {"app_name": settings.config["api"]["app_name"], "user_id": settings.config["api"]["user_id"],
             "session_id": session_id, "new_message": {"role": "user", "parts": [{"text": text}]},
             "streaming": False}
@@ -151,6 +145,6 @@ def run_turn(api: Api, session_id: str, text: str, rules: list[gui.Rule],
         on_text(texts[-1])
     result.reply = "\n".join(texts)[:MAX_REPLY_CHARS]
     if not texts:
-        after = timeline.summarize(_draft(api, session_id))
+        after = timeline.summarize(api.draft(session_id))
         result.summary = after if after != before else f"No visible change. {after}"
     return result

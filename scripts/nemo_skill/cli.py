@@ -157,11 +157,7 @@ def cmd_route(args: argparse.Namespace, out: Out) -> None:
 
 
 def cmd_state(api: Api, out: Out) -> None:
-    def read(session_id: str) -> Any:
-        return api.call("GET", "state", params={"session_id": session_id})
-    data = api.with_session(read)
-    state = data.get("state") if isinstance(data, dict) else {}
-    draft = state.get("draft") if isinstance(state, dict) else None
+    draft = api.with_session(api.draft)
     summary = timeline.summarize(draft)
     out.put(session_id=api.session_id(), summary=summary, draft=draft)
     out.line(summary)

@@ -15,6 +15,7 @@ import httpx
 
 from nemo_skill import errors
 from nemo_skill.api import Api
+from nemo_skill.timeline import exportable
 from nemo_skill.upload import Bar
 
 TERMINAL = {"completed", "failed", "cancelled", "canceled", "error"}
@@ -44,15 +45,8 @@ def read_status(body: Any) -> RenderStatus:
                         str(url) if url else None, str(error)[:300] if error else None)
 
 
-def exportable(draft: Any) -> bool:
-    tracks = draft.get("t") if isinstance(draft, dict) else None
-    return isinstance(tracks, list) and any(isinstance(t, dict) and t.get("sg") for t in tracks)
-
-
 def latest_draft(api: Api, session_id: str) -> dict[str, Any]:
-    data = api.call("GET", "state", params={"session_id": session_id})
-    state = data.get("state") if isinstance(data, dict) else None
-    draft = state.get("draft") if isinstance(state, dict) else None
+    draft = api.draft(session_id)
     if not exportable(draft):
         raise errors.InputError("nothing to export yet: the timeline is empty",
                                 hint='Upload audio and describe the video first, e.g. nemo.py chat "make a video".')

@@ -37,6 +37,12 @@ def _segment(seg: dict[str, Any], track_type: Any) -> str:
     return f"{name} ({', '.join(extras)})" if extras else name
 
 
+def exportable(draft: Any) -> bool:
+    """A draft can be rendered when at least one track has a non-empty segment list (`t[].sg`)."""
+    tracks = draft.get("t") if isinstance(draft, dict) else None
+    return isinstance(tracks, list) and any(isinstance(t, dict) and t.get("sg") for t in tracks)
+
+
 def summarize(draft: Any) -> str:
     """'Timeline (3 tracks): 1. Video: city timelapse (0-10s) 2. BGM: Lo-fi (0-10s, 35%) 3. ...'."""
     tracks = draft.get("t") if isinstance(draft, dict) else None

@@ -6,13 +6,12 @@ At RATE = 12 kHz and HOP = 200 samples a feature frame is 1/60 s: two per video 
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from nemo_local.media import ffmpeg_exe
+from nemo_local.media import decode_pcm
 
 RATE = 12000
 HOP = 200
@@ -51,14 +50,6 @@ def band_matrix() -> np.ndarray:
     return matrix
 
 
-def pcm_stream(path: Path, block_samples: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:a:0",
-         "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(RATE), "-f", "s16le", "pipe:1"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=block_samples * 2,
-    )
-
-
 def extract(path: Path) -> Features:
     """Decode the first audio stream of any file ffmpeg reads and compute its features, block by block."""
     window = np.hanning(N_FFT).astype(np.float32)
@@ -66,7 +57,7 @@ def extract(path: Path) -> Features:
     freqs = np.fft.rfftfreq(N_FFT, 1 / RATE)
     bass_bins = (freqs >= BASS_LOW) & (freqs <= BASS_HIGH)
     block = BLOCK_FRAMES * HOP
-    proc = pcm_stream(path, block)
+    proc = decode_pcm(path, RATE, block * 2)
     assert proc.stdout is not None
     carry = np.zeros(N_FFT // 2, dtype=np.float32)       # centred frames: half a window of silence first
     prev_log: np.ndarray | None = None

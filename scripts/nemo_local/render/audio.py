@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from nemo_local.media import ffmpeg_exe
+from nemo_local.media import decode_pcm
 
 
 def pcm_blocks(path: Path, rate: int, block: int, blocks: int) -> Iterator[np.ndarray]:
     """Yield exactly `blocks` mono float32 blocks of `block` samples at `rate` Hz (zero-padded at the end)."""
-    proc = subprocess.Popen(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:a:0",
-         "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(rate), "-f", "s16le", "pipe:1"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )
+    proc = decode_pcm(path, rate)
     assert proc.stdout is not None
     size = block * 2
     try:
