@@ -18,6 +18,8 @@ from nemo_local.media import ffmpeg_exe
 from nemo_local.server import RunningServer, start_in_thread
 from nemo_local.synth import demo_track, write_wav
 
+ADMIN_SECRET = "test-admin-secret"
+ADMIN = {"X-Admin-Secret": ADMIN_SECRET}
 ATTRIBUTION = {"X-Skill-Source": "music-to-video-ai", "X-Skill-Version": "test", "X-Skill-Platform": "unknown"}
 
 
@@ -25,6 +27,7 @@ def test_config(data_dir: Path, **overrides: Any) -> ServerConfig:
     values: dict[str, Any] = {
         "data_dir": data_dir, "enable_faults": True, "heartbeat_seconds": 0.05, "render_max_side": 192,
         "x264_preset": "ultrafast", "max_upload_bytes": 2 * 1024 * 1024, "url_fetch_private": True,
+        "cloud_emulation": True, "admin_secret": ADMIN_SECRET,
     }
     values.update(overrides)
     return ServerConfig(**values)
@@ -86,19 +89,19 @@ def user(server: RunningServer) -> Iterator[User]:
 
 
 def arm(base_url: str, **fault: Any) -> None:
-    resp = httpx.post(f"{base_url}/_local/faults", json=fault, timeout=10)
+    resp = httpx.post(f"{base_url}/_local/faults", json=fault, headers=ADMIN, timeout=10)
     assert resp.status_code == 200, resp.text
 
 
 def admin(base_url: str, action: str, **body: Any) -> dict[str, Any]:
-    resp = httpx.post(f"{base_url}/_local/admin/{action}", json=body, timeout=10)
+    resp = httpx.post(f"{base_url}/_local/admin/{action}", json=body, headers=ADMIN, timeout=10)
     assert resp.status_code == 200, resp.text
     result: dict[str, Any] = resp.json()
     return result
 
 
 def request_count(base_url: str, key: str) -> int:
-    counts = httpx.get(f"{base_url}/_local/admin/stats", timeout=10).json()["requests"]
+    counts = httpx.get(f"{base_url}/_local/admin/stats", headers=ADMIN, timeout=10).json()["requests"]
     return int(counts.get(key, 0))
 
 

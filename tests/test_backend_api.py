@@ -13,7 +13,7 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from conftest import User, admin, arm, new_user
+from conftest import ADMIN, User, admin, arm, new_user
 from nemo_local.media import ffmpeg_exe, probe
 
 UPLOAD = "/api/upload-video/nemo_agent/me/{}"
@@ -352,7 +352,7 @@ class TestFaults:
         assert httpx.post(f"{plain.url}/_local/faults", json={"route": "credits", "code": 2001}).status_code == 404
 
     def test_bad_fault_is_explained(self, server: Any) -> None:
-        resp = httpx.post(f"{server.url}/_local/faults", json={"route": "nowhere"})
+        resp = httpx.post(f"{server.url}/_local/faults", json={"route": "nowhere"}, headers=ADMIN)
         assert resp.status_code == 400 and "route must be one of" in resp.json()["message"]
 
 

@@ -21,7 +21,7 @@ import httpx
 import pytest
 import yaml
 
-from nemo_local.config import ServerConfig
+from nemo_local.config import CLOUD_MAX_UPLOAD_BYTES, ServerConfig
 from nemo_skill import errors, filetypes, skill, variants
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +77,8 @@ class TestSkillMdMatchesSkillYaml:
         formats = CONFIG["formats"]
         assert set(formats["audio"]) == filetypes.AUDIO and set(formats["video"]) == filetypes.VIDEO
         assert set(formats["image"]) == filetypes.IMAGE
-        assert CONFIG["limits"]["max_upload_bytes"] == ServerConfig().max_upload_bytes == 200 * 1024 * 1024
+        assert CONFIG["limits"]["max_upload_bytes"] == CLOUD_MAX_UPLOAD_BYTES == 200 * 1024 * 1024
+        assert ServerConfig().max_upload_bytes is None   # local: what the disk allows
 
     def test_every_endpoint_is_served_by_the_local_backend(self, tmp_path: Path) -> None:
         from nemo_local.app import create_app

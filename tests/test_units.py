@@ -148,7 +148,7 @@ class TestErrors:
         (200, {"success": False, "code": 2001, "error": "no credits"}, errors.NoCredits, 5),
         (400, {"code": 4001}, errors.UnsupportedFile, 7),
         (413, {"code": "4002"}, errors.FileTooLarge, 7),
-        (400, {"detail": "X-Client-Id missing"}, errors.ClientIdRejected, 3),
+        (400, {"detail": "X-Client-Id missing"}, errors.BadRequest, 2),
         (402, None, errors.PlanRequired, 6),
         (429, {}, errors.RateLimited, 8),
         (502, "<html>", errors.ServerError, 8),

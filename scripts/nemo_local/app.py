@@ -32,6 +32,7 @@ from nemo_local.http import (
     json_body,
     ok,
     own_session,
+    text_field,
 )
 from nemo_local.store import Store
 from nemo_local.worker import RenderWorker
@@ -59,17 +60,21 @@ async def create_session(request: Request, backend: Backend) -> Response:
     user = authenticate(backend, request)
     check_fault(backend, "session")
     body = await json_body(request)
+    task_name = text_field(body, "task_name", "project", 200)
+    language = text_field(body, "language", "en", 16)
     task_id = str(uuid.uuid4())
-    session_id = backend.store.create_session(user["user_id"], str(body.get("task_name") or "project"),
-                                              str(body.get("language") or "en"), task_id)
+    session_id = backend.store.create_session(user["user_id"], task_name, language, task_id)
     return ok({"task_id": task_id, "session_id": session_id, "user_id": user["user_id"]})
 
 
 async def credits(request: Request, backend: Backend) -> Response:
     user = authenticate(backend, request)
     check_fault(backend, "credits")
-    return ok({"available": user["available"], "frozen": user["frozen"],
-               "total": user["available"] + user["frozen"], "user_id": user["user_id"]})
+    data = {"available": user["available"], "frozen": user["frozen"],
+            "total": user["available"] + user["frozen"], "user_id": user["user_id"]}
+    if not backend.config.cloud_emulation:   # local renders are free: the balance is never spent
+        data["unlimited"] = True
+    return ok(data)
 
 
 async def state(request: Request, backend: Backend) -> Response:
@@ -85,6 +90,8 @@ async def upload(request: Request, backend: Backend) -> Response:
     check_fault(backend, "upload")
     session = own_session(backend, user, request.path_params["session_id"])
     cfg = backend.config
+    limit = cfg.upload_limit()
+    local_formats = not cfg.cloud_emulation
     if request.headers.get("content-type", "").startswith("application/json"):
         body = await json_body(request)
         urls = body.get("urls")
@@ -95,7 +102,7 @@ async def upload(request: Request, backend: Backend) -> Response:
         incoming: list[uploads.Incoming] = []
         try:
             for url in urls:
-                incoming.append(await uploads.fetch_url(url, cfg.files_dir, cfg.max_upload_bytes,
+                incoming.append(await uploads.fetch_url(url, cfg.files_dir, limit,
                                                         cfg.url_fetch_timeout, cfg.url_fetch_private))
         except uploads.UploadError as exc:
             uploads.discard(incoming)
@@ -104,14 +111,14 @@ async def upload(request: Request, backend: Backend) -> Response:
         body_iter = request.stream()
         try:
             incoming = await uploads.receive_multipart(request.headers.get("content-type", ""), body_iter,
-                                                       cfg.files_dir, cfg.max_upload_bytes,
+                                                       cfg.files_dir, limit,
                                                        cfg.max_files_per_upload)
         except uploads.UploadError as exc:
             async for _ in body_iter:  # read the rest, so the client gets the answer, not a broken pipe
                 pass
             raise Denied(exc.code, message=str(exc)) from None
     try:
-        accepted = [(item, *uploads.check_type(item)) for item in incoming]
+        accepted = [(item, *uploads.check_type(item, local_formats)) for item in incoming]
         infos = [await asyncio.to_thread(media.probe, item.path) for item, _, _ in accepted]
     except uploads.UploadError as exc:
         uploads.discard(incoming)
@@ -137,6 +144,13 @@ async def upload(request: Request, backend: Backend) -> Response:
     return ok({"files": result, "session_state_applied": True})
 
 
+def server_key(backend: Backend, request: Request) -> None:
+    """A server bound beyond loopback has a key; every API request must carry it in X-Server-Key."""
+    key = backend.config.server_key
+    if key and not secrets.compare_digest(request.headers.get("x-server-key", "").encode(), key.encode()):
+        raise Denied(status=401, message="this server needs its key in X-Server-Key (set NEMO_SERVER_KEY)")
+
+
 async def file_media(request: Request, backend: Backend) -> Response:
     row = backend.store.one("SELECT * FROM files WHERE access_key=?", request.path_params["key"])
     if row is None:
@@ -148,10 +162,29 @@ async def health(request: Request, backend: Backend) -> Response:
     return JSONResponse({"ok": True, "service": "nemo-local"})
 
 
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def _admin_allowed(request: Request, backend: Backend) -> None:
+    """Admin routes answer only a loopback Host, the server's secret, and (for POST) a JSON content type:
+    a web page elsewhere cannot drive them with a cross-origin text/plain form post."""
+    host = request.headers.get("host", "")
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]", 1)[0] + "]"
+    if name.lower() not in LOOPBACK_HOSTS:
+        raise Denied(status=403, message="admin routes answer loopback hosts only")
+    if not secrets.compare_digest(request.headers.get("x-admin-secret", "").encode(),
+                                  backend.config.admin_secret.encode()):
+        raise Denied(status=403, message="admin routes need the server's secret in X-Admin-Secret (see the "
+                                         "admin-secret file in the data dir)")
+    if request.method == "POST" and not request.headers.get("content-type", "").startswith("application/json"):
+        raise Denied(status=415, message="admin routes take application/json")
+
+
 async def admin(request: Request, backend: Backend) -> Response:
     """Fault injection and test controls; present only when the server runs with faults enabled."""
     if not backend.config.enable_faults:
         raise Denied(status=404, message="fault injection is off: start the server with --enable-faults")
+    _admin_allowed(request, backend)
     action = request.path_params.get("action", "faults")
     body = await json_body(request) if request.method == "POST" else {}
     if action == "faults":
@@ -170,30 +203,39 @@ async def admin(request: Request, backend: Backend) -> Response:
     if action == "drop-sessions":
         return JSONResponse({"dropped": backend.store.drop_sessions(body.get("session_id"))})
     if action == "credits":
-        backend.store.set_credits(body.get("user_id"), int(body.get("available", 0)))
+        try:
+            available = int(body.get("available", 0))
+        except (TypeError, ValueError):
+            raise Denied(status=400, message="available must be a whole number") from None
+        backend.store.set_credits(body.get("user_id"), available)
         return JSONResponse({"ok": True})
     if action == "users":  # a registered (non-anonymous) user, for tests of registered-user messages
-        token, user_id, expires = backend.store.create_user("registered", int(body.get("credits", 100)),
-                                                            backend.config.token_ttl_seconds)
+        try:
+            credit = int(body.get("credits", 100))
+        except (TypeError, ValueError):
+            raise Denied(status=400, message="credits must be a whole number") from None
+        token, user_id, expires = backend.store.create_user("registered", credit, backend.config.token_ttl_seconds)
         return JSONResponse({"token": token, "user_id": user_id, "expires_at": iso(expires)})
     raise Denied(status=404, message=f"unknown admin action {action}")
 
 
 class RequestLog:
-    """ASGI middleware: a request id on every answer, and one log line per request (paths only, no headers)."""
+    """ASGI middleware: a request id on every answer, one log line per request (the route's template, never
+    a header, token or media key), request counts per route template, and a time limit on reading the body."""
 
-    def __init__(self, app: ASGIApp, counts: Counter[str]) -> None:
+    def __init__(self, app: ASGIApp, counts: Counter[str], body_timeout: float) -> None:
         self.app = app
         self.counts = counts
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = "req_" + uuid.uuid4().hex[:16]
-        self.counts[f"{scope['method']} {scope['path']}"] += 1
         started = time.monotonic()
         status = [0]
+        body_done = [False]
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -201,41 +243,73 @@ class RequestLog:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
+        async def receive_in_time() -> Message:
+            if body_done[0]:   # after the body: waiting for a disconnect (SSE) has no limit
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.body_timeout)
+            except TimeoutError:
+                raise BodyTimeout() from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done[0] = True
+            return message
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_in_time, send_with_id)
+        except BodyTimeout:
+            if not status[0]:
+                status[0] = 408
+                await send_with_id({"type": "http.response.start", "status": 408,
+                                    "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
+                await send_with_id({"type": "http.response.body",
+                                    "body": b'{"code": 408, "message": "the request body arrived too slowly"}'})
         finally:
-            log.info("%s %s %s %.0fms %s", scope["method"], scope["path"], status[0] or "-",
+            route = scope.get("nemo.route") or "(no route)"
+            self.counts[f"{scope['method']} {route}"] += 1
+            log.info("%s %s %s %.0fms %s", scope["method"], route, status[0] or "-",
                      (time.monotonic() - started) * 1000, request_id)
+
+
+class BodyTimeout(Exception):
+    """The client stopped sending its request body (a slow-body attack or a dead client)."""
 
 
 def create_app(config: ServerConfig) -> Starlette:
     config.prepare()
+    removed = uploads.remove_orphans(config.files_dir)
+    if removed:
+        log.info("removed %d half-written file(s) a previous run left behind", removed)
     store = Store(config.db_path)
     backend = Backend(config, store, Faults(), RenderWorker(store, config))
 
-    def bind(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def route(path: str, handler: Handler, methods: list[str], name: str | None = None,
+              keyed: bool = True) -> Route:
         async def endpoint(request: Request) -> Response:
+            request.scope["nemo.route"] = path
             try:
+                if keyed:
+                    server_key(backend, request)
                 return await handler(request, backend)
             except Denied as exc:
-                return denied_response(exc, request.url.path.startswith("/api/render/"))
-        return endpoint
+                return denied_response(exc, path.startswith("/api/render/"))
+        return Route(path, endpoint, methods=methods, name=name)
 
     routes = [
-        Route("/api/auth/anonymous-token", bind(anonymous_token), methods=["POST"]),
-        Route("/api/tasks/me/with-session/nemo_agent", bind(create_session), methods=["POST"]),
-        Route("/run_sse", bind(chat.run_sse), methods=["POST"]),
-        Route("/api/upload-video/nemo_agent/me/{session_id}", bind(upload), methods=["POST"]),
-        Route("/api/credits/balance/simple", bind(credits), methods=["GET"]),
-        Route("/api/state/nemo_agent/me/{session_id}/latest", bind(state), methods=["GET"]),
-        Route("/api/render/proxy/lambda", bind(renders.start), methods=["POST"]),
-        Route("/api/render/proxy/lambda/{render_id}", bind(renders.status), methods=["GET"]),
-        Route("/api/render/proxy/lambda/{render_id}/cancel", bind(renders.cancel), methods=["POST"]),
-        Route("/media/renders/{key}/{name}", bind(renders.output), methods=["GET", "HEAD"], name="render_output"),
-        Route("/media/files/{key}/{name}", bind(file_media), methods=["GET", "HEAD"], name="file_media"),
-        Route("/healthz", bind(health), methods=["GET"]),
-        Route("/_local/faults", bind(admin), methods=["GET", "POST", "DELETE"]),
-        Route("/_local/admin/{action}", bind(admin), methods=["GET", "POST"]),
+        route("/api/auth/anonymous-token", anonymous_token, ["POST"]),
+        route("/api/tasks/me/with-session/nemo_agent", create_session, ["POST"]),
+        route("/run_sse", chat.run_sse, ["POST"]),
+        route("/api/upload-video/nemo_agent/me/{session_id}", upload, ["POST"]),
+        route("/api/credits/balance/simple", credits, ["GET"]),
+        route("/api/state/nemo_agent/me/{session_id}/latest", state, ["GET"]),
+        route("/api/render/proxy/lambda", renders.start, ["POST"]),
+        route("/api/render/proxy/lambda/{render_id}", renders.status, ["GET"]),
+        route("/api/render/proxy/lambda/{render_id}/cancel", renders.cancel, ["POST"]),
+        # Media links are unguessable capabilities, like a CDN's: no key or token is sent for them.
+        route("/media/renders/{key}/{name}", renders.output, ["GET", "HEAD"], "render_output", keyed=False),
+        route("/media/files/{key}/{name}", file_media, ["GET", "HEAD"], "file_media", keyed=False),
+        route("/healthz", health, ["GET"], keyed=False),
+        route("/_local/faults", admin, ["GET", "POST", "DELETE"]),
+        route("/_local/admin/{action}", admin, ["GET", "POST"]),
     ]
 
     @contextlib.asynccontextmanager
@@ -249,6 +323,6 @@ def create_app(config: ServerConfig) -> Starlette:
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.counts = Counter()
-    app.add_middleware(RequestLog, counts=app.state.counts)
+    app.add_middleware(RequestLog, counts=app.state.counts, body_timeout=config.body_timeout_s)
     app.state.backend = backend
     return app

@@ -18,6 +18,9 @@ GUI_REPLY = ("Your video is ready on the canvas. Click the Export button to down
              "to change the look, or drag and drop more clips; you can also preview in timeline.")
 
 
+MAX_MESSAGE_CHARS = 10_000
+
+
 class StreamDropped(Exception):
     """Raised inside the stream to cut the connection mid-way (fault injection)."""
 
@@ -45,6 +48,8 @@ async def run_sse(request: Request, backend: Backend) -> Response:
     text = _message_text(body)
     if not text:
         raise Denied(status=400, message="new_message needs a text part")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise Denied(status=400, message=f"the message is longer than {MAX_MESSAGE_CHARS} characters")
     mode = fault.sse if fault else None
     interval = backend.config.heartbeat_seconds
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from nemo_local.config import ServerConfig
+from nemo_local.draft_schema import depth
 from nemo_local.faults import Fault, Faults
 from nemo_local.store import Store
 from nemo_local.worker import RenderWorker
@@ -30,6 +31,7 @@ STATUS_MESSAGE = {
     401: "Unauthorized",
     402: "Free plan export blocked: register or upgrade your plan to unlock export",
     404: "Not found",
+    413: "Request body too large",
     429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
@@ -117,15 +119,46 @@ def own_session(backend: Backend, user: sqlite3.Row, session_id: str) -> sqlite3
     return row
 
 
-async def json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+MAX_JSON_BYTES = 1 << 20          # every JSON body; a draft is limited further by draft_schema
+MAX_JSON_DEPTH = 32
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+async def json_body(request: Request, limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
+    """The body as a JSON object, read up to `limit` bytes; anything else is a 4xx with a message."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise Denied(status=413, message=f"the JSON body is larger than {limit // 1024} KB")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Denied(status=413, message=f"the JSON body is larger than {limit // 1024} KB")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
-    except ValueError:
-        raise Denied(status=400, message="the body is not valid JSON") from None
+        data = json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise Denied(status=400, message="the body is not valid JSON (NaN and Infinity are not JSON)") from None
     if not isinstance(data, dict):
         raise Denied(status=400, message="the body must be a JSON object")
+    if depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise Denied(status=400, message=f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
     return data
 
+
+def text_field(body: dict[str, Any], key: str, default: str, limit: int) -> str:
+    """A string field of a JSON body, at most `limit` characters (HTTP 400 otherwise)."""
+    value = body.get(key)
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str):
+        raise Denied(status=400, message=f"{key} must be a string")
+    if len(value) > limit:
+        raise Denied(status=400, message=f"{key} is longer than {limit} characters")
+    return value

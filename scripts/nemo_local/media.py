@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from nemo_local import procs
+
 
 class FFmpegMissing(RuntimeError):
     pass
@@ -76,19 +78,16 @@ def parse_ffmpeg_banner(text: str) -> MediaInfo:
 
 def decode_pcm(path: Path, rate: int, bufsize: int = -1) -> subprocess.Popen[bytes]:
     """ffmpeg decoding the first audio stream to mono 16-bit PCM at `rate` Hz on its stdout."""
-    return subprocess.Popen(
+    return procs.popen(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:a:0",
          "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(rate), "-f", "s16le", "pipe:1"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=bufsize,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, bufsize=bufsize,
     )
 
 
 def probe(path: Path, timeout: float = 60) -> MediaInfo:
     """Duration, size and frame rate of a media file, the way ffprobe reports them."""
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
-        capture_output=True, timeout=timeout, check=False,
-    )
+    proc = procs.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], timeout=timeout)
     info = parse_ffmpeg_banner(proc.stderr.decode("utf-8", "replace"))
     if info.has_video and info.duration is not None and info.duration <= 0.05 and not info.has_audio:
         info.duration = None  # a still image

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
+from nemo_local.draft_schema import DraftInvalid, validate
 from nemo_local.http import Backend, Denied, authenticate, check_fault, iso, json_body, own_session, render_ok
 from nemo_local.worker import Ticket
 from nemo_skill.timeline import exportable
@@ -44,14 +45,23 @@ async def start(request: Request, backend: Backend) -> Response:
     if user["kind"] == "anon" and not all(request.headers.get(h, "").strip() for h in ATTRIBUTION):
         raise Denied(status=402)
     body = await json_body(request)
-    render_id = str(body.get("id") or "")
+    render_id = str(body["id"]) if isinstance(body.get("id"), str) else ""
     if not RENDER_ID.match(render_id):
         raise Denied(status=400, message="id must be 1-80 letters, digits, '_', '-' or '.', e.g. render_<ms>")
     session = own_session(backend, user, str(body.get("sessionId") or body.get("session_id") or ""))
     draft = body.get("draft")
+    try:
+        validate(draft)
+    except DraftInvalid as exc:
+        raise Denied(status=400, message=f"the draft is not valid: {exc}") from None
     if not isinstance(draft, dict) or not exportable(draft):
         raise Denied(status=400, message="the draft has no track with segments: nothing to export yet")
-    cost = render_cost(draft, backend.config.seconds_per_credit)
+    cfg = backend.config
+    if backend.store.queued_renders(user["user_id"]) >= cfg.max_queued_renders_per_user:
+        raise Denied(status=429, message=f"{cfg.max_queued_renders_per_user} renders are already queued or "
+                                         "running for this user: wait for one to finish", retry_after=10)
+    # Local renders are free; cloud emulation charges as the cloud does.
+    cost = render_cost(draft, cfg.seconds_per_credit) if cfg.cloud_emulation else 0
     problem = backend.store.start_render(render_id, user["user_id"], session["session_id"], draft, cost,
                                          secrets.token_urlsafe(18))
     if problem == "exists":

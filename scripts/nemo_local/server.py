@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import os
 import socket
 import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import uvicorn
 
 from nemo_local.app import create_app
 from nemo_local.config import ServerConfig
+from nemo_local.guard import guarded_protocol
 from nemo_local.media import ffmpeg_exe
 
 
@@ -37,16 +41,48 @@ def _server(config: ServerConfig, quiet: bool) -> uvicorn.Server:
         handler.setFormatter(logging.Formatter("%(asctime)s nemo-local %(message)s", "%H:%M:%S"))
         logger.addHandler(handler)
     return uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                                         timeout_graceful_shutdown=5))
+                                         timeout_graceful_shutdown=5, http=guarded_protocol(config.header_timeout_s),
+                                         limit_concurrency=config.max_connections, timeout_keep_alive=5))
+
+
+class UnsafeBind(ValueError):
+    """Serving beyond loopback without a server key."""
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def write_admin_secret(config: ServerConfig) -> Path:
+    """The fault-injection secret, in a 0600 file of the data dir (its value is never printed or logged)."""
+    path = config.data_dir / "admin-secret"
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(config.admin_secret + "\n")
+    return path
 
 
 def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve until interrupted."""
+    """Serve until interrupted. Beyond loopback only with a server key, and with a warning."""
+    log = logging.getLogger("nemo_local")
+    if not is_loopback_host(host) and not config.server_key:
+        raise UnsafeBind(f"serving on {host} would let anyone on the network use this machine's renderer")
     sock = _bind(host, port)
     server = _server(config, quiet=False)
     shown = f"[{host}]" if ":" in host else host
-    logging.getLogger("nemo_local").info("serving on http://%s:%d (data in %s)", shown, sock.getsockname()[1],
-                                         config.data_dir)
+    if not is_loopback_host(host):
+        log.warning("WARNING: serving on %s, reachable from the network; every API request needs the key in "
+                    "X-Server-Key (NEMO_SERVER_KEY). Outputs download from unguessable links.", shown)
+    if config.enable_faults:
+        config.prepare()
+        log.info("fault injection is on; admin routes need X-Admin-Secret from %s", write_admin_secret(config))
+    log.info("serving on http://%s:%d (data in %s)", shown, sock.getsockname()[1], config.data_dir)
     server.run(sockets=[sock])
 
 

@@ -197,6 +197,11 @@ class Store:
             )
         return None
 
+    def queued_renders(self, user_id: str) -> int:
+        row = self.one("SELECT COUNT(*) AS n FROM renders WHERE user_id=? AND status IN ('pending','processing')",
+                       user_id)
+        return int(row["n"]) if row else 0
+
     def render(self, user_id: str, render_id: str) -> sqlite3.Row | None:
         return self.one("SELECT * FROM renders WHERE user_id=? AND render_id=?", user_id, render_id)
 

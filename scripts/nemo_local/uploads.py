@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 from python_multipart import MultipartParser
@@ -42,6 +42,16 @@ def safe_name(name: str) -> str:
     name = unquote(name).replace("\\", "/").rsplit("/", 1)[-1]
     name = re.sub(r"[^\w.\- ]+", "_", name).strip(" .")
     return name[:120] or "file"
+
+
+def remove_orphans(files_dir: Path) -> int:
+    """Delete what a killed server left half-written: incoming uploads and analysis caches being saved."""
+    count = 0
+    for pattern in (".incoming-*.part", "*/.tmp-analysis-*.part"):
+        for path in files_dir.glob(pattern):
+            path.unlink(missing_ok=True)
+            count += 1
+    return count
 
 
 def discard(items: list[Incoming]) -> None:
@@ -113,6 +123,8 @@ async def receive_multipart(content_type: str, body: AsyncIterator[bytes], tmp_d
     boundary = params.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
         raise UploadError(4001, "send multipart/form-data with one or more 'files' fields, or JSON {\"urls\": [...]}")
+    if len(boundary) > 70:   # RFC 2046: 1 to 70 characters
+        raise UploadError(4001, "the multipart boundary is longer than 70 characters")
     receiver = _Receiver(tmp_dir, max_bytes, max_files)
     callbacks = {name: getattr(receiver, name) for name in dir(receiver) if name.startswith("on_")}
     parser = MultipartParser(boundary, callbacks=callbacks)  # type: ignore[arg-type]
@@ -133,27 +145,69 @@ async def receive_multipart(content_type: str, body: AsyncIterator[bytes], tmp_d
     return done
 
 
-async def public_host(host: str, port: int) -> bool:
-    """True when every address the host resolves to is a public one."""
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def embedded_ipv4(addr: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries (mapped, 6to4, Teredo, NAT64, IPv4-compatible), if any."""
+    if addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    if addr.sixtofour is not None:
+        return addr.sixtofour
+    if addr.teredo is not None:
+        return addr.teredo[1]
+    if any(addr in net for net in NAT64) or (int(addr) >> 32 == 0 and int(addr) > 1):
+        return ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    return None
+
+
+def is_public(addr: Address) -> bool:
+    """A global unicast address, and so is any IPv4 address it embeds."""
+    if not addr.is_global or addr.is_multicast:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address):
+        inner = embedded_ipv4(addr)
+        if inner is not None and not is_public(inner):
+            return False
+    return True
+
+
+async def resolve(host: str, port: int, allow_private: bool) -> Address | None:
+    """The address to connect to: every address the host resolves to must be public (unless allowed)."""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError:
-        return False
-    addresses = {ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos}
-    return bool(addresses) and all(a.is_global and not a.is_multicast for a in addresses)
+        return None
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    if not addresses or not (allow_private or all(is_public(a) for a in addresses)):
+        return None
+    return addresses[0]
 
 
 async def fetch_url(url: str, tmp_dir: Path, max_bytes: int, timeout: float, allow_private: bool = False) -> Incoming:
-    """Download one http(s) URL into tmp_dir under the same limit as an upload; redirects are not followed."""
+    """Download one http(s) URL into tmp_dir under the same limit as an upload; redirects are not followed.
+
+    The host is resolved once, checked, and the connection goes to that very address (the Host header and
+    TLS name stay the URL's), so a DNS answer that changes between check and connect cannot reach inside."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UploadError(4001, f"only http and https URLs can be fetched, not {parts.scheme or 'this'!r}")
-    if not allow_private and not await public_host(parts.hostname, parts.port or 0):
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise UploadError(4001, "the URL has an invalid port") from None
+    address = await resolve(parts.hostname, port, allow_private)
+    if address is None:
         raise UploadError(4001, f"{parts.hostname} is not a public address; upload the file itself instead")
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    pinned = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
+    host_header = parts.netloc.rsplit("@", 1)[-1]
     item = Incoming(safe_name(parts.path or "download"), tmp_dir / f".incoming-{secrets.token_hex(8)}.part")
     try:
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client, \
-                client.stream("GET", url) as resp:
+                client.stream("GET", pinned, headers={"Host": host_header},
+                              extensions={"sni_hostname": parts.hostname}) as resp:
             if resp.status_code != 200:
                 raise UploadError(4001, f"the URL answered HTTP {resp.status_code}")
             declared = int(resp.headers.get("content-length") or 0)
@@ -170,17 +224,17 @@ async def fetch_url(url: str, tmp_dir: Path, max_bytes: int, timeout: float, all
     except UploadError:
         item.path.unlink(missing_ok=True)
         raise
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, ValueError) as exc:
         item.path.unlink(missing_ok=True)
         raise UploadError(4001, f"could not fetch the URL: {type(exc).__name__}") from None
     return item
 
 
-def check_type(item: Incoming) -> tuple[str, str]:
-    """(extension, kind) of an accepted file; UploadError 4001 for anything else."""
+def check_type(item: Incoming, local: bool = True) -> tuple[str, str]:
+    """(extension, kind) of an accepted file (the local formats, or the cloud's); UploadError 4001 otherwise."""
     ext = filetypes.extension(item.filename)
-    kind = filetypes.kind_of(ext)
-    accepted = ", ".join(sorted(filetypes.ACCEPTED))
+    kind = filetypes.kind_of(ext, local)
+    accepted = ", ".join(sorted(filetypes.accepted(local)))
     if kind is None:
         raise UploadError(4001, f"{item.filename}: unsupported type; accepted: {accepted}")
     if not filetypes.content_matches(ext, item.head):

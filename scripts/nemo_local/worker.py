@@ -1,4 +1,9 @@
-"""The render worker: one thread that takes queued renders, runs the renderer and settles their credits."""
+"""The render workers: threads that take queued renders, run the renderer and settle their credits.
+
+No render can hold the queue: several run at once when the machine has the cores (`ServerConfig.render_workers`),
+each has a wall-clock budget proportional to its length, and a watchdog kills the render's whole ffmpeg process
+groups when the budget runs out, when the user cancels, or when the server shuts down.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from nemo_local import procs
 from nemo_local.config import ServerConfig
 from nemo_local.render import Cancelled, RenderError, RenderJob, get_renderer
 from nemo_local.store import Store
 
 log = logging.getLogger("nemo_local")
+WATCH_EVERY_S = 0.2
 
 
 @dataclass
@@ -29,33 +36,71 @@ def output_path(config: ServerConfig, access_key: str) -> Path:
     return config.renders_dir / f"{access_key}.mp4"
 
 
+def budget_seconds(config: ServerConfig, draft_ms: float) -> float:
+    """How long a render of this many milliseconds may take before it is stopped."""
+    return config.render_budget_base_s + config.render_budget_factor * max(0.0, draft_ms) / 1000
+
+
+class Watch:
+    """Why a running render must stop, checked by the frame loop and enforced by the watchdog."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.group = procs.Group()
+        self.reason: str | None = None       # "cancelled", "budget" or "shutdown"
+        self.done = threading.Event()
+
+    def stop(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+        self.group.kill()
+
+
 class RenderWorker:
     def __init__(self, store: Store, config: ServerConfig) -> None:
         self.store = store
         self.config = config
         self.renderer = get_renderer()
         self._queue: queue.Queue[Ticket | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._loop, name="render-worker", daemon=True)
+        self._threads = [threading.Thread(target=self._loop, name=f"render-worker-{i}", daemon=True)
+                         for i in range(max(1, config.render_workers))]
+        self._running: dict[str, Watch] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
 
     def start(self) -> None:
-        """Start the thread; renders a previous run left unfinished are done again from the start."""
+        """Start the threads; renders a previous run left unfinished are done again from the start."""
         for part in self.config.renders_dir.glob("*.part.mp4"):
             part.unlink(missing_ok=True)
         for row in self.store.unfinished_renders():
             self._queue.put(Ticket(row["user_id"], row["render_id"]))
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
-    def stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=30)
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking work, kill what runs (it is done again at the next start) and wait for the threads."""
+        self._stopping.set()
+        with self._lock:
+            for watch in self._running.values():
+                watch.stop("shutdown")
+        for _ in self._threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=max(0.1, deadline - time.monotonic()))
 
     def submit(self, ticket: Ticket) -> None:
         self._queue.put(ticket)
 
+    def running(self) -> int:
+        with self._lock:
+            return len(self._running)
+
     def _loop(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             ticket = self._queue.get()
-            if ticket is None:
+            if ticket is None or self._stopping.is_set():
                 return
             try:
                 self._run(ticket)
@@ -67,15 +112,27 @@ class RenderWorker:
         row = self.store.render(ticket.user_id, ticket.render_id)
         return row is None or bool(row["cancel"])
 
+    def _wait(self, ticket: Ticket) -> None:
+        deadline = time.monotonic() + ticket.delay
+        while time.monotonic() < deadline and not self._stopping.is_set() and not self._cancelled(ticket):
+            time.sleep(0.05)
+
+    def _watchdog(self, ticket: Ticket, watch: Watch) -> None:
+        while not watch.done.wait(WATCH_EVERY_S):
+            if self._stopping.is_set():
+                watch.stop("shutdown")
+            elif time.monotonic() > watch.deadline:
+                watch.stop("budget")
+            elif self._cancelled(ticket):
+                watch.stop("cancelled")
+
     def _run(self, ticket: Ticket) -> None:
         row = self.store.render(ticket.user_id, ticket.render_id)
         if row is None or row["status"] not in ("pending", "processing"):
             return
-        deadline = time.monotonic() + ticket.delay
-        while time.monotonic() < deadline:
-            if self._cancelled(ticket):
-                break
-            time.sleep(0.05)
+        self._wait(ticket)
+        if self._stopping.is_set():
+            return
         if self._cancelled(ticket):
             self.store.finish_render(ticket.user_id, ticket.render_id, "cancelled", error="cancelled by the user")
             return
@@ -87,6 +144,9 @@ class RenderWorker:
                    if f["user_id"] == ticket.user_id}
         final = output_path(self.config, row["access_key"])
         part = final.with_suffix(".part.mp4")
+        draft = json.loads(row["draft"])
+        budget = budget_seconds(self.config, float(draft.get("d") or 0))
+        watch = Watch(time.monotonic() + budget)
         last = [10]
 
         def progress(fraction: float) -> None:
@@ -95,23 +155,45 @@ class RenderWorker:
                 last[0] = value
                 self.store.set_progress(ticket.user_id, ticket.render_id, "processing", value)
 
-        job = RenderJob(draft=json.loads(row["draft"]), sources=sources, output=part, fps=self.config.fps,
+        job = RenderJob(draft=draft, sources=sources, output=part, fps=self.config.fps,
                         max_side=self.config.render_max_side, preset=self.config.x264_preset,
-                        progress=progress, cancelled=lambda: self._cancelled(ticket))
+                        progress=progress, cancelled=lambda: watch.reason is not None)
+        with self._lock:
+            self._running[ticket.render_id] = watch
+        dog = threading.Thread(target=self._watchdog, args=(ticket, watch), name="render-watchdog", daemon=True)
+        dog.start()
         started = time.monotonic()
+        error: str | None = None
         try:
-            self.renderer.render(job)
-            part.replace(final)
-        except Cancelled:
+            with procs.tracked(watch.group):
+                self.renderer.render(job)
+            if watch.reason is None:
+                part.replace(final)
+        except Exception as exc:
+            if not isinstance(exc, Cancelled | RenderError) and watch.reason is None:
+                raise   # a bug: the worker loop logs it and fails the render
+            error = str(exc) if isinstance(exc, RenderError) else None
+        finally:
+            watch.done.set()
+            dog.join()
+            with self._lock:
+                self._running.pop(ticket.render_id, None)
+            watch.group.kill()   # nothing this render started outlives it
             part.unlink(missing_ok=True)
+        if watch.reason == "shutdown":
+            log.info("render %s stopped by shutdown; it runs again at the next start", ticket.render_id)
+            return
+        if watch.reason == "cancelled":
             self.store.finish_render(ticket.user_id, ticket.render_id, "cancelled", error="cancelled by the user")
             return
-        except RenderError as exc:
-            part.unlink(missing_ok=True)
-            self.store.finish_render(ticket.user_id, ticket.render_id, "failed", error=str(exc))
+        if watch.reason == "budget":
+            log.warning("render %s stopped after its %.0f s budget", ticket.render_id, budget)
+            self.store.finish_render(ticket.user_id, ticket.render_id, "failed",
+                                     error=f"the render took longer than its {budget:.0f} s budget and was "
+                                           "stopped; try a shorter clip or a smaller size")
             return
-        except BaseException:
-            part.unlink(missing_ok=True)
-            raise
+        if error is not None:
+            self.store.finish_render(ticket.user_id, ticket.render_id, "failed", error=error)
+            return
         log.info("render %s done in %.1fs", ticket.render_id, time.monotonic() - started)
         self.store.finish_render(ticket.user_id, ticket.render_id, "completed", output_path=str(final))

@@ -70,7 +70,7 @@ def _request_id(resp: httpx.Response) -> str | None:
 
 class Api:
     def __init__(self, settings: Settings, meta: SkillMeta, store: Store,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, server_key: str | None = None) -> None:
         self.settings = settings
         self.store = store
         self.env_token = os.environ.get(TOKEN_ENV, "").strip() or None
@@ -80,7 +80,10 @@ class Api:
         s = settings
         self.timeout = httpx.Timeout(connect=s.timeout("connect"), read=s.timeout("read"),
                                      write=s.timeout("write"), pool=s.timeout("connect"))
-        self.http = httpx.Client(base_url=s.base_url, headers=attribution(meta), timeout=self.timeout,
+        headers = attribution(meta)
+        if server_key:   # a self-hosted local backend beyond loopback (NEMO_SERVER_KEY); never the cloud's
+            headers["X-Server-Key"] = server_key
+        self.http = httpx.Client(base_url=s.base_url, headers=headers, timeout=self.timeout,
                                  transport=transport, follow_redirects=False)
 
     def close(self) -> None:
@@ -110,9 +113,11 @@ class Api:
             client_id = self.store.client_id(renew=renew)
             try:
                 data = self.call("POST", "anonymous_token", auth=False, headers={"X-Client-Id": client_id})
-            except errors.ClientIdRejected:
+            except errors.BadRequest as exc:   # HTTP 400 here: the client id was rejected
                 if renew:
-                    raise
+                    raise errors.ClientIdRejected(exc.message, status=exc.status, request_id=exc.request_id,
+                                                  hint="Set NEMO_TOKEN to a token from your NemoVideo account, "
+                                                       "or try again later.") from None
                 renew = True
                 continue
             except errors.RateLimited as exc:
@@ -191,7 +196,7 @@ class Api:
         retry = self.settings.retry
         url = self.settings.endpoint(name, **(params or {}))
         idempotent = method == "GET"
-        attempt, auth_retried, rate_retried = 0, False, False
+        attempt, auth_retried, rate_retried, kept_old = 0, False, False, False
         self._announce()
         while True:
             request_headers = dict(headers or {})
@@ -236,11 +241,23 @@ class Api:
                                            status=error.status, request_id=error.request_id,
                                            hint="Set a valid token, or unset NEMO_TOKEN to use a free one.")
                 if not auth_retried:
+                    # A new token once; until one is had, the old one is kept: a refusal may be spurious, and
+                    # deleting a valid token when the token route then answers 429 would lock the install out.
                     auth_retried = True
-                    self.store.forget_token(self.settings.api_key)
-                    self._token = None
                     self.settings.notice("The token was refused (code 1001); getting a new one...")
+                    old = self._token
+                    try:
+                        self._token = self._acquire()
+                    except errors.AuthError as exc:
+                        self._token, kept_old = old, True
+                        self.settings.notice(f"No new token could be had ({exc.message}); trying once more "
+                                             "with the current one...")
                     continue
+                if kept_old:
+                    raise errors.AuthError("the token was refused and no new one can be had now", code=error.code,
+                                           status=error.status, request_id=error.request_id,
+                                           hint="The current token is kept: try again in a few minutes, or set "
+                                                "NEMO_TOKEN to a token from your NemoVideo account.")
             if isinstance(error, errors.RateLimited) and not rate_retried:
                 wait = rate_limit_wait(error.retry_after, float(retry["rate_limit_wait"]), 120.0)
                 if wait is not None:

@@ -17,6 +17,7 @@ from nemo_skill import export as exporting
 from nemo_skill.api import Api, Settings
 from nemo_skill.chat import run_turn
 from nemo_skill.store import Store
+from nemo_skill.text import json_safe, printable
 from nemo_skill.upload import check_files, upload_files, upload_urls
 
 SLEEP: Callable[[float], None] = time.sleep   # tests replace this to skip real waits
@@ -81,11 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
         .add_argument("--new", action="store_true", help="start a new session")
     p = add("serve", "run the local backend as an HTTP server", "nemo.py serve --port 8765")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--port", type=port_number, default=8765)
     p.add_argument("--data-dir", type=Path, help="where records and files live")
     p.add_argument("--enable-faults", action="store_true", help="allow fault injection (see README)")
     p.add_argument("--heartbeat", type=float, default=10.0, help="seconds between SSE heartbeats")
-    p.add_argument("--max-upload-mb", type=int, default=200)
+    p.add_argument("--max-upload-mb", type=int, default=None,
+                   help="largest upload (default: what the disk can spare; 200 with --cloud-emulation)")
+    p.add_argument("--cloud-emulation", action="store_true",
+                   help="behave like the cloud: credits per render, 200 MB uploads, the cloud's formats (tests)")
     p.add_argument("--x264-preset", default="ultrafast", choices=["ultrafast", "superfast", "veryfast", "faster",
                                                                   "fast", "medium"],
                    help="encoder speed against file size (default ultrafast; see BENCHMARKS.md)")
@@ -98,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo-track", "write a synthetic music track (drums, bass, a drop) to try the skill",
             "nemo.py demo-track demo.wav --seconds 20")
     p.add_argument("output", type=Path)
-    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--seconds", type=seconds_value, default=20.0, help="length, 1-3600 (default 20)")
     p.add_argument("--force", action="store_true")
     return parser
 
@@ -112,18 +116,52 @@ class Out:
 
     def line(self, text: str) -> None:
         if not self.as_json:
-            print(text, flush=True)
+            print(printable(text), flush=True)
 
     def put(self, **values: Any) -> None:
         self.data.update(values)
 
     def finish(self) -> None:
         if self.as_json:
-            print(json.dumps(self.data, ensure_ascii=False, default=str))
+            print(json_safe(json.dumps(self.data, ensure_ascii=False, default=str)))
 
 
 def notice(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    print(printable(text), file=sys.stderr, flush=True)
+
+
+def port_number(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
+
+
+def seconds_value(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not 1 <= seconds <= 3600:   # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"{value} is not between 1 and 3600 seconds")
+    return seconds
+
+
+def api_base(value: str) -> str:
+    """A backend URL from NEMO_API_URL or skill.yaml, checked: one clear error instead of a traceback later."""
+    import httpx
+
+    try:
+        url = httpx.URL(value)
+    except (httpx.InvalidURL, ValueError):
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise errors.UsageError(f"{API_URL_ENV}={value[:100]!r} is not an http(s) URL",
+                                hint="Use e.g. http://127.0.0.1:8765, or local, or unset it for the cloud.")
+    return value.rstrip("/")
 
 
 @contextmanager
@@ -135,10 +173,14 @@ def connect(args: argparse.Namespace) -> Iterator[Api]:
         server = local.start(skill.SKILL_DIR)
         base, key, is_local = server.url, "local", True
     else:
-        base = (env_url or str(cfg["api"]["base_url"])).rstrip("/")
+        base = api_base(env_url or str(cfg["api"]["base_url"]))
         key, is_local = base, local.is_loopback(base)
+    store = Store()
+    if store.folder.exists() and not store.folder.is_dir():
+        raise errors.InputError(f"the config folder {store.folder} is a file",
+                                hint="Point NEMO_CONFIG_DIR at a folder (it is created if missing).")
     settings = Settings(base_url=base, api_key=key, config=cfg, local=is_local, sleep=SLEEP, notice=notice)
-    api = Api(settings, skill.meta(), Store())
+    api = Api(settings, skill.meta(), store, server_key=os.environ.get("NEMO_SERVER_KEY") if env_url else None)
     try:
         yield api
     except errors.NoCredits as exc:
@@ -166,6 +208,10 @@ def cmd_state(api: Api, out: Out) -> None:
 def cmd_credits(api: Api, out: Out) -> None:
     data = api.call("GET", "credits")
     values = {k: data.get(k) for k in ("available", "frozen", "total")}
+    if data.get("unlimited"):
+        out.put(**values, unlimited=True)
+        out.line("Credits: unlimited (the local backend charges nothing)")
+        return
     out.put(**values)
     out.line(f"Credits: {values['available']} available, {values['frozen']} frozen, {values['total']} total")
 
@@ -173,7 +219,7 @@ def cmd_credits(api: Api, out: Out) -> None:
 def cmd_upload(api: Api, out: Out, files: list[Path], urls: list[str]) -> None:
     if not files and not urls:
         raise errors.UsageError("name at least one file or --url to upload")
-    check_files(files, int(skill.config()["limits"]["max_upload_bytes"]))  # before any request
+    check_files(files, int(skill.config()["limits"]["max_upload_bytes"]), api.settings.local)  # before any request
 
     def send(session_id: str) -> list[dict[str, Any]]:
         done = upload_files(api, session_id, files) if files else []
@@ -186,6 +232,11 @@ def cmd_upload(api: Api, out: Out, files: list[Path], urls: list[str]) -> None:
 
 
 def cmd_chat(api: Api, out: Out, text: str) -> None:
+    if not text.strip():
+        raise errors.UsageError("the message is empty", hint='Say what the video should look like, e.g. '
+                                                             'nemo.py chat "bars, neon, beat drops highlighted".')
+    if len(text) > 10_000:
+        raise errors.UsageError("the message is longer than 10000 characters", hint="Shorten it.")
     rules = gui.compile_rules(skill.config()["gui_translations"])
     shown = not out.as_json
     result = api.with_session(lambda sid: run_turn(api, sid, text, rules, out.line if shown else lambda t: None))
@@ -203,22 +254,26 @@ def cmd_chat(api: Api, out: Out, text: str) -> None:
 
 def cmd_export(api: Api, out: Out, args: argparse.Namespace) -> None:
     if args.cancel:
-        render_id = exporting.unfinished(api)
-        if render_id is None:
+        entry = exporting.unfinished(api)
+        if entry is None or entry.get("status") == "completed":
             raise errors.UsageError("there is no unfinished render to cancel")
-        status = exporting.cancel(api, render_id)
-        out.put(render_id=render_id, status=status.status)
-        out.line(f"Render {render_id}: {status.status}")
+        status = exporting.cancel(api, str(entry["id"]))
+        out.put(render_id=entry["id"], status=status.status)
+        out.line(f"Render {entry['id']}: {status.status}")
         return
     if args.output is not None:  # refuse an existing output before spending anything
         exporting.target_path(args.output, "video.mp4", args.force)
-    render_id = exporting.unfinished(api) if args.resume else None
-    if args.resume and render_id is None:
+    entry = exporting.unfinished(api) if args.resume else None
+    if args.resume and entry is None:
         raise errors.UsageError("there is no unfinished render to resume")
-    if render_id is None:
+    if entry is None:
         def begin(session_id: str) -> str:
             return exporting.start_render(api, session_id, exporting.latest_draft(api, session_id))
         render_id = api.with_session(begin)
+    else:
+        render_id = str(entry["id"])
+        if args.output is None and entry.get("path"):   # continue the same file (and its .part)
+            args.output = Path(str(entry["path"]))
     notice(f"Rendering ({render_id})...")
     shown: list[int] = []
 
@@ -232,7 +287,10 @@ def cmd_export(api: Api, out: Out, args: argparse.Namespace) -> None:
         notice(f"Stopped waiting; render {render_id} goes on. Resume with: nemo.py export --resume "
                "(or cancel it with: nemo.py export --cancel)")
         raise
-    path = exporting.download(api, url, exporting.target_path(args.output, render_id, args.force))
+    target = exporting.target_path(args.output, render_id, args.force)
+    exporting.remember_target(api, render_id, target)
+    path = exporting.download(api, url, target)
+    exporting.mark_downloaded(api, render_id, path)
     out.put(render_id=render_id, path=str(path), media=f"MEDIA:{path}")
     out.line(str(path))
     out.line(f"MEDIA:{path}")
@@ -240,7 +298,7 @@ def cmd_export(api: Api, out: Out, args: argparse.Namespace) -> None:
 
 def cmd_make(api: Api, out: Out, args: argparse.Namespace) -> None:
     files = [args.audio] + ([args.image] if args.image else [])
-    check_files(files, int(skill.config()["limits"]["max_upload_bytes"]))
+    check_files(files, int(skill.config()["limits"]["max_upload_bytes"]), api.settings.local)
     output = args.output or Path(args.audio.stem + ".mp4")
     if output.is_dir():
         output = output / (args.audio.stem + ".mp4")
@@ -264,11 +322,20 @@ def cmd_local_only(args: argparse.Namespace, out: Out) -> None:
 def _local_only(args: argparse.Namespace, out: Out) -> None:
     if args.command == "serve":
         from nemo_local.config import ServerConfig, default_data_dir
-        from nemo_local.server import serve
+        from nemo_local.server import UnsafeBind, serve
+        key = os.environ.get("NEMO_SERVER_KEY", "").strip() or None
+        if key is not None and len(key) < 16:
+            raise errors.UsageError("NEMO_SERVER_KEY is shorter than 16 characters",
+                                    hint='Make one with: python3 -c "import secrets; print(secrets.token_urlsafe())"')
         config = ServerConfig(data_dir=args.data_dir or default_data_dir(), enable_faults=args.enable_faults,
-                              heartbeat_seconds=args.heartbeat, max_upload_bytes=args.max_upload_mb << 20,
-                              x264_preset=args.x264_preset)
-        serve(config, args.host, args.port)
+                              heartbeat_seconds=args.heartbeat, cloud_emulation=args.cloud_emulation,
+                              max_upload_bytes=args.max_upload_mb << 20 if args.max_upload_mb else None,
+                              x264_preset=args.x264_preset, server_key=key)
+        try:
+            serve(config, args.host, args.port)
+        except UnsafeBind as exc:
+            raise errors.UsageError(str(exc), hint="Set NEMO_SERVER_KEY (16+ characters) to serve beyond loopback; "
+                                                   "clients send it from the same variable.") from None
     elif args.command == "demo-track":
         from nemo_local.synth import write_demo_track
         if args.output.exists() and not args.force:
@@ -329,7 +396,8 @@ def dispatch(args: argparse.Namespace, out: Out) -> None:
 def explain(exc: errors.NemoError, user_id: str | None, anonymous: bool) -> str:
     """The one line shown for an error, with the registration link when an anonymous user is out of credits."""
     if isinstance(exc, errors.NoCredits) and anonymous:
-        link = f"{skill.config()['api']['register_url']}?bind={user_id or ''}"
+        register = str(skill.config()["api"]["register_url"])
+        link = f"{register}?bind={user_id}" if user_id else register
         return f"Out of credits (code 2001). Register to get more: {link}"
     if isinstance(exc, errors.NoCredits):
         return "Out of credits (code 2001). Top up credits in your account."
@@ -348,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     except errors.NemoError as exc:
         if debug:
             raise
-        message = explain(exc, getattr(exc, "user_id", None), getattr(exc, "anonymous", True))
+        message = printable(explain(exc, getattr(exc, "user_id", None), getattr(exc, "anonymous", True)))
         print(f"error: {message}", file=sys.stderr)
         out.put(error=message, exit_code=exc.exit_code)
         out.finish()
@@ -356,6 +424,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:   # a file or folder the system refused: one line, the input exit code
+        if debug:
+            raise
+        where = f": {str(exc.filename)[:120]}" if exc.filename else ""
+        message = printable(f"{exc.strerror or type(exc).__name__}{where}")
+        print(f"error: {message}. Check the path and its permissions.", file=sys.stderr)
+        out.put(error=message, exit_code=errors.InputError.exit_code)
+        out.finish()
+        return errors.InputError.exit_code
     except Exception as exc:
         if debug:
             raise

@@ -86,6 +86,12 @@ class AuthError(APIError):
     exit_code = 3
 
 
+class BadRequest(APIError):
+    """HTTP 400: the backend found the request malformed (on the token route: the client id was rejected)."""
+
+    exit_code = 2
+
+
 class ClientIdRejected(APIError):
     exit_code = 3
 
@@ -123,10 +129,11 @@ _BY_CODE: dict[int, tuple[type[APIError], str]] = {
     1002: (SessionNotFound, "Start a new session (the skill does this itself) and upload the files again."),
     2001: (NoCredits, "Register for more credits, or top up credits in your account."),
     4001: (UnsupportedFile, "Use MP3, WAV, AAC, FLAC, M4A, MP4, MOV, AVI, WEBM, MKV, JPG, PNG, GIF or WEBP."),
-    4002: (FileTooLarge, "Files can be 200 MB at most: compress or trim the file."),
+    4002: (FileTooLarge, "The file is over the backend's size limit: compress or trim it (the cloud takes 200 MB "
+                         "at most; --local takes larger files)."),
 }
 _BY_STATUS: dict[int, tuple[type[APIError], str]] = {
-    400: (ClientIdRejected, "The skill makes a new client id and tries again."),
+    400: (BadRequest, "Check the command's arguments and message, then try again."),
     401: (AuthError, "Set a valid NEMO_TOKEN, or unset it so the skill fetches a free token."),
     402: (PlanRequired, "Register or upgrade your plan to unlock export (this is not about credits)."),
     429: (RateLimited, "Wait a little and try again."),

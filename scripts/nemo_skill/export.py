@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,18 +81,28 @@ def start_render(api: Api, session_id: str, draft: dict[str, Any]) -> str:
 
 
 def wait_for(api: Api, render_id: str, on_progress: Callable[[RenderStatus], None] = lambda s: None) -> str:
-    """Poll until the render ends; returns the output URL or raises RenderFailed / NetworkError."""
+    """Poll until the render ends; returns the output URL or raises RenderFailed / NetworkError.
+
+    A completed render stays on record (with its link) until its file is downloaded, so `export --resume`
+    can fetch it again after a broken download."""
     s = api.settings
     interval = float(s.config["poll"]["local_interval" if s.local else "cloud_interval"])
     deadline = s.clock() + s.timeout("export_total")
     while True:
-        body = api.call("GET", "render_status", params={"render_id": render_id}, render=True)
+        try:
+            body = api.call("GET", "render_status", params={"render_id": render_id}, render=True)
+        except (errors.NetworkError, errors.ServerError) as exc:
+            raise type(exc)(f"lost contact with the backend while render {render_id} ran ({exc.message})",
+                            hint="The render goes on where it runs: run `nemo.py export --resume` to pick it "
+                                 "up.") from None
         status = read_status(body)
         on_progress(status)
         if status.status in TERMINAL:
-            api.store.save_render(s.api_key, {"id": render_id, "status": status.status, "ended": time.time()})
             if status.status == "completed" and status.url:
+                api.store.save_render(s.api_key, {"id": render_id, "status": "completed", "downloaded": False,
+                                                  "ended": time.time()})
                 return status.url
+            api.store.save_render(s.api_key, {"id": render_id, "status": status.status, "ended": time.time()})
             reason = status.error or ("no download link was given" if status.status == "completed" else "")
             raise errors.RenderFailed(f"render {render_id} {status.status}" + (f": {reason}" if reason else ""),
                                       hint="Change the request and export again; credits of a failed render "
@@ -112,45 +124,120 @@ def safe_filename(name: str, default: str = "video.mp4") -> str:
 
 
 def target_path(output: Path | None, url_or_id: str, force: bool) -> Path:
-    """Where the MP4 goes: -o PATH (a folder takes the server's name), else the current folder."""
+    """Where the MP4 goes: -o PATH (a folder takes the server's name), else the current folder.
+
+    Checked before anything is uploaded or rendered: not an existing file (without --force), in a folder
+    that exists and can be written."""
     name = safe_filename(urlsplit(url_or_id).path or url_or_id)
     path = output if output is not None else Path(name)
-    if path.is_dir():
-        path = path / name
-    path = path.expanduser().absolute()
-    if path.exists() and not force:
-        raise errors.InputError(f"{path} exists", hint="Pass --force to replace it, or choose another -o PATH.")
-    if not path.parent.is_dir():
-        raise errors.InputError(f"{path.parent} is not a folder", hint="Create it or choose another -o PATH.")
+    try:
+        if path.is_dir():
+            path = path / name
+        path = path.expanduser().absolute()
+        if path.exists() and not force:
+            raise errors.InputError(f"{path} exists", hint="Pass --force to replace it, or choose another -o PATH.")
+        if not path.parent.is_dir():
+            raise errors.InputError(f"{path.parent} is not a folder", hint="Create it or choose another -o PATH.")
+        probe = tempfile.NamedTemporaryFile(dir=path.parent, prefix=".nemo-write-check-")  # noqa: SIM115
+        probe.close()
+    except OSError as exc:
+        shown = str(path)[:120]
+        raise errors.InputError(f"cannot write the video to {shown} ({exc.strerror or type(exc).__name__})",
+                                hint="Choose another -o PATH in a folder you can write.") from None
     return path
 
 
+MP4_BRANDS = (b"ftyp",)
+TEXT_TYPES = ("application/json", "text/", "application/problem+json", "application/xml")
+
+
+def _refused(resp: httpx.Response, head: bytes) -> errors.APIError:
+    """The error a download that is not an MP4 stands for: the backend's own, when it sent one."""
+    try:
+        body = json.loads(head.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        body = None
+    if isinstance(body, dict) and body.get("code") not in (None, 0, "0", 200):
+        return errors.error_from(resp.status_code if resp.status_code >= 400 else 500, body)
+    kind = resp.headers.get("content-type", "unknown type").split(";")[0]
+    return errors.ServerError(f"the download is not an MP4 (HTTP {resp.status_code}, {kind[:60]})",
+                              status=resp.status_code, hint="Run `nemo.py export --resume` to try again later.")
+
+
+def _resume_from(part: Path, resp: httpx.Response) -> int:
+    """Where the body of this answer starts in the file: the .part's length for a matching 206, else 0."""
+    if resp.status_code != 206:
+        return 0
+    match = re.match(r"bytes (\d+)-\d+/(\d+|\*)", resp.headers.get("content-range", ""))
+    have = part.stat().st_size if part.exists() else 0
+    return have if match and int(match[1]) == have else -1
+
+
 def download(api: Api, url: str, path: Path, progress: bool | None = None) -> Path:
-    """Stream the file into PATH.part, then rename; no token is sent (the link may be a CDN's)."""
+    """Stream the file into PATH.part, check it is a whole MP4, then rename; no token is sent (the link may
+    be a CDN's). A .part left by a broken download is continued with an HTTP Range request when the server
+    allows it (else fetched again); it is removed when what arrives is not the video."""
     url = urljoin(api.settings.base_url + "/", url)
     if urlsplit(url).scheme not in ("http", "https"):
         raise errors.ServerError("the backend gave a download link that is not http(s)")
     part = path.with_name(path.name + ".part")
     timeout = httpx.Timeout(connect=api.timeout.connect, read=api.settings.timeout("download_read"),
                             write=api.timeout.write, pool=api.timeout.pool)
+    have = part.stat().st_size if part.exists() else 0
+    headers = {"Range": f"bytes={have}-"} if have else {}
+    keep_part = True
     try:
-        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as resp:
-            if resp.status_code != 200:
-                raise errors.ServerError(f"the download answered HTTP {resp.status_code}", status=resp.status_code,
-                                         hint="Run `nemo.py export --resume` to try the download again.")
-            bar = Bar(int(resp.headers.get("content-length") or 0), "Downloading", progress)
-            with part.open("wb") as out:
+        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True, headers=headers) as resp:
+            start = _resume_from(part, resp) if resp.status_code in (200, 206) else 0
+            if have and (resp.status_code == 416 or start < 0):   # the .part does not fit: fetch it all again
+                part.unlink(missing_ok=True)
+                return download(api, url, path, progress)
+            if resp.status_code not in (200, 206):
+                head = resp.read()[:65536]
+                keep_part = resp.status_code >= 500
+                raise _refused(resp, head) if head.lstrip()[:1] in (b"{", b"[") else errors.ServerError(
+                    f"the download answered HTTP {resp.status_code}", status=resp.status_code,
+                    hint="Run `nemo.py export --resume` to try the download again.")
+            if resp.headers.get("content-type", "").lower().startswith(TEXT_TYPES):
+                keep_part = False
+                raise _refused(resp, resp.read()[:65536])
+            length = resp.headers.get("content-length")
+            expected = start + int(length) if length and length.isdigit() else None
+            bar = Bar(expected or 0, "Downloading", progress)
+            bar.add(start)
+            with part.open("r+b" if start else "wb") as out:
+                out.seek(start)
+                out.truncate()
                 for chunk in resp.iter_bytes(1 << 16):
                     out.write(chunk)
                     bar.add(len(chunk))
+        size = part.stat().st_size
+        with part.open("rb") as handle:
+            head = handle.read(12)
+        if head[4:8] not in MP4_BRANDS:
+            keep_part = False
+            raise _refused(resp, head + part.read_bytes()[12:65536])
+        if expected is not None and size != expected:
+            raise errors.NetworkError(f"the download ended early ({size} of {expected} bytes)",
+                                      hint="Run `nemo.py export --resume` to fetch the rest.")
         part.replace(path)
     except httpx.TransportError as exc:
         raise errors.NetworkError(f"the download broke off ({type(exc).__name__})",
-                                  hint="Run `nemo.py export --resume` to try again.") from None
+                                  hint="Run `nemo.py export --resume` to fetch the rest.") from None
     finally:
-        with contextlib.suppress(OSError):
-            part.unlink()
+        if not keep_part:
+            with contextlib.suppress(OSError):
+                part.unlink()
     return path
+
+
+def mark_downloaded(api: Api, render_id: str, path: Path) -> None:
+    api.store.save_render(api.settings.api_key, {"id": render_id, "downloaded": True, "path": str(path)})
+
+
+def remember_target(api: Api, render_id: str, path: Path) -> None:
+    """Where this render's file goes, so a resumed download continues the same .part."""
+    api.store.save_render(api.settings.api_key, {"id": render_id, "path": str(path)})
 
 
 def cancel(api: Api, render_id: str) -> RenderStatus:
@@ -160,9 +247,10 @@ def cancel(api: Api, render_id: str) -> RenderStatus:
     return status
 
 
-def unfinished(api: Api) -> str | None:
-    """The newest render this install started and has not seen end."""
+def unfinished(api: Api) -> dict[str, Any] | None:
+    """The newest render this install started and has not seen end, or whose file it has not downloaded."""
     for entry in reversed(api.store.renders(api.settings.api_key)):
-        if entry.get("status") not in TERMINAL:
-            return str(entry["id"])
+        status = entry.get("status")
+        if status not in TERMINAL or (status == "completed" and entry.get("downloaded") is False):
+            return entry
     return None

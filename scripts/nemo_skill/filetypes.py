@@ -7,13 +7,17 @@ from pathlib import Path
 AUDIO = frozenset({"mp3", "wav", "m4a", "aac", "flac"})
 VIDEO = frozenset({"mp4", "mov", "avi", "webm", "mkv"})
 IMAGE = frozenset({"jpg", "jpeg", "png", "gif", "webp"})
-ACCEPTED = AUDIO | VIDEO | IMAGE
+ACCEPTED = AUDIO | VIDEO | IMAGE                      # what the NemoVideo cloud takes
+# The local backend decodes more: Ogg Vorbis/Opus (game, podcast and Linux audio) and AIFF (studio exports).
+LOCAL_AUDIO = AUDIO | {"ogg", "oga", "opus", "aiff", "aif"}
+LOCAL_ACCEPTED = LOCAL_AUDIO | VIDEO | IMAGE
 HEAD_BYTES = 64
 
 # Which container, found by sniffing, each extension may hold.
 EXPECTED_CONTAINER = {
     "mp3": {"mp3"}, "wav": {"wav"}, "flac": {"flac"}, "aac": {"adts"}, "m4a": {"isobmff"},
     "mp4": {"isobmff"}, "mov": {"isobmff"}, "avi": {"avi"}, "webm": {"ebml"}, "mkv": {"ebml"},
+    "ogg": {"ogg"}, "oga": {"ogg"}, "opus": {"ogg"}, "aiff": {"aiff"}, "aif": {"aiff"},
     "jpg": {"jpeg"}, "jpeg": {"jpeg"}, "png": {"png"}, "gif": {"gif"}, "webp": {"webp"},
 }
 
@@ -22,10 +26,14 @@ def extension(name: str) -> str:
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
 
-def kind_of(ext: str) -> str | None:
-    """'audio', 'video', 'image', or None for an extension that is not accepted."""
+def accepted(local: bool) -> frozenset[str]:
+    return LOCAL_ACCEPTED if local else ACCEPTED
+
+
+def kind_of(ext: str, local: bool = False) -> str | None:
+    """'audio', 'video', 'image', or None for an extension that is not accepted (by the cloud, or locally)."""
     ext = ext.lower().lstrip(".")
-    if ext in AUDIO:
+    if ext in (LOCAL_AUDIO if local else AUDIO):
         return "audio"
     if ext in VIDEO:
         return "video"
@@ -42,6 +50,10 @@ def sniff(head: bytes) -> str | None:
         return "isobmff"
     if head[:4] == b"RIFF" and len(head) >= 12:
         return {b"WAVE": "wav", b"AVI ": "avi", b"WEBP": "webp"}.get(head[8:12])
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[:4] == b"FORM" and len(head) >= 12 and head[8:12] in (b"AIFF", b"AIFC"):
+        return "aiff"
     if head[:4] == b"fLaC":
         return "flac"
     if head[:4] == b"\x1a\x45\xdf\xa3":
@@ -66,21 +78,28 @@ def content_matches(ext: str, head: bytes) -> bool:
     return sniff(head) in EXPECTED_CONTAINER.get(ext.lower().lstrip("."), set())
 
 
-def check_local_file(path: Path, max_bytes: int) -> str:
-    """The kind of a file the user named, or a ValueError saying why it cannot be uploaded."""
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
+def check_local_file(path: Path, max_bytes: int | None, local: bool = False) -> str:
+    """The kind of a file the user named, or a ValueError saying why it cannot be uploaded.
+
+    `max_bytes` None means no fixed limit (the local backend checks the free disk itself)."""
+    shown = path.name if len(path.name) <= 80 else path.name[:60] + "..." + path.name[-12:]
+    try:
+        if not path.is_file():
+            raise ValueError(f"{shown}: no such file" if not path.exists() else f"{shown}: not a file")
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError as exc:
+        raise ValueError(f"{shown}: cannot be read ({exc.strerror or type(exc).__name__})") from None
     ext = extension(path.name)
-    kind = kind_of(ext)
+    kind = kind_of(ext, local)
     if kind is None:
-        raise ValueError(f"{path.name}: .{ext or '?'} files are not accepted; use one of: "
-                         + ", ".join(sorted(ACCEPTED)))
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise OverflowError(f"{path.name} is {size / 1048576:.0f} MB; the limit is {max_bytes // 1048576} MB: "
-                            "compress or trim it first")
-    with path.open("rb") as handle:
-        head = handle.read(HEAD_BYTES)
+        hint = "" if local or ext not in LOCAL_ACCEPTED else " (the local backend takes it: add --local)"
+        raise ValueError(f"{shown}: .{ext or '?'} files are not accepted by the cloud{hint}; use one of: "
+                         + ", ".join(sorted(accepted(local))))
+    if max_bytes is not None and size > max_bytes:
+        raise OverflowError(f"{shown} is {size / 1048576:.0f} MB; the cloud's limit is {max_bytes // 1048576} MB: "
+                            "compress or trim it first, or use --local (no size limit)")
     if not content_matches(ext, head):
         raise ValueError(f"{path.name}: the content is not a real .{ext} file; export it again as .{ext}")
     return kind

@@ -60,12 +60,15 @@ class Bar:
             sys.stderr.flush()
 
 
-def check_files(paths: list[Path], max_bytes: int) -> list[str]:
-    """Kinds of the named files; InputError for the first one that cannot be uploaded."""
+def check_files(paths: list[Path], max_bytes: int, local: bool = False) -> list[str]:
+    """Kinds of the named files; InputError for the first one that cannot be uploaded.
+
+    The cloud's formats and size limit apply to the cloud; the local backend takes more formats and checks
+    sizes against its own disk."""
     kinds = []
     for path in paths:
         try:
-            kinds.append(filetypes.check_local_file(path, max_bytes))
+            kinds.append(filetypes.check_local_file(path, None if local else max_bytes, local))
         except OverflowError as exc:
             raise errors.InputError(str(exc)) from None
         except ValueError as exc:
@@ -75,7 +78,7 @@ def check_files(paths: list[Path], max_bytes: int) -> list[str]:
 
 def upload_files(api: Api, session_id: str, paths: list[Path], progress: bool | None = None) -> list[dict[str, Any]]:
     max_bytes = int(api.settings.config["limits"]["max_upload_bytes"])
-    check_files(paths, max_bytes)
+    check_files(paths, max_bytes, api.settings.local)
     bar = Bar(sum(p.stat().st_size for p in paths), "Uploading", progress)
     opened: list[ProgressReader] = []
 

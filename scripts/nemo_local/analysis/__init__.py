@@ -61,7 +61,7 @@ def analyse(path: Path, cache: bool = True) -> Analysis:
     if cache:
         meta = {"duration": result.duration, "tempo": result.tempo, "drops": result.drops,
                 "sections": result.sections}
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".npz")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-analysis-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as handle:
                 np.savez(handle, meta=np.array(json.dumps(meta)), beats=result.beats,

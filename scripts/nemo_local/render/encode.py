@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from nemo_local import procs
 from nemo_local.media import ffmpeg_exe
 from nemo_local.render.base import RenderError
 
@@ -19,6 +20,7 @@ class Encoder:
     def __init__(self, output: Path, width: int, height: int, fps: int, frames: int, audio: Path | None,
                  volume: float = 1.0, preset: str = "ultrafast", crf: int = 23) -> None:
         self.frames = frames
+        volume = volume if 0.0 <= volume <= 4.0 else 1.0   # the draft schema keeps 0-2; never feed AAC a blow-up
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0"]
@@ -33,7 +35,7 @@ class Encoder:
                 "-x264-params", "colorprim=bt709:transfer=bt709:colormatrix=bt709",
                 "-frames:v", str(frames), "-map_metadata", "-1", "-map_chapters", "-1",
                 "-movflags", "+faststart", "-f", "mp4", str(output)]
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
+        self._proc = procs.popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
         if hasattr(fcntl, "F_SETPIPE_SZ") and self._proc.stdin is not None:
             with contextlib.suppress(OSError):   # the system may cap pipe sizes; the default works too
                 fcntl.fcntl(self._proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)

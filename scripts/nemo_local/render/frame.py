@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from nemo_local import procs
 from nemo_local.media import ffmpeg_exe
 from nemo_local.render.base import RenderError
 from nemo_local.render.colour import hex_rgb, rgb_to_yuv
@@ -46,10 +46,10 @@ def image_background(path: Path, width: int, height: int, dim: float = 0.6) -> F
     """Decode the first frame of an image or video once, scaled and cropped to fill the frame, then dimmed."""
     vf = (f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},"
           "format=yuv420p")
-    proc = subprocess.run(
+    proc = procs.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-frames:v", "1",
          "-vf", vf, "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"],
-        capture_output=True, timeout=120, check=False,
+        timeout=120,
     )
     expected = width * height * 3 // 2
     if proc.returncode != 0 or len(proc.stdout) != expected:
