@@ -158,7 +158,10 @@ def _refused(resp: httpx.Response, head: bytes) -> errors.APIError:
     except (UnicodeDecodeError, ValueError):
         body = None
     if isinstance(body, dict) and body.get("code") not in (None, 0, "0", 200):
-        return errors.error_from(resp.status_code if resp.status_code >= 400 else 500, body)
+        error = errors.error_from(resp.status_code if resp.status_code >= 400 else 500, body)
+        if isinstance(error, errors.ServerError | errors.RateLimited):
+            error.hint = "The video is ready: run `nemo.py export --resume` to download it."
+        return error
     kind = resp.headers.get("content-type", "unknown type").split(";")[0]
     return errors.ServerError(f"the download is not an MP4 (HTTP {resp.status_code}, {kind[:60]})",
                               status=resp.status_code, hint="Run `nemo.py export --resume` to try again later.")
