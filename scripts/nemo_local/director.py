@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from nemo_skill.destinations import DESTINATIONS, MB, parse_size
+
 VIDEO, AUDIO, TEXT = 0, 1, 7
 
 ASPECTS = {
@@ -48,10 +50,53 @@ LOCAL_CAN = ("Local mode can: pick a style (waveform, bars, circle, pulse rings)
              "drop highlights and a progress bar.")
 
 
+QUOTED = re.compile(r'"[^"]*"|“[^”]*”|「[^」]*」|(?<!\w)\'[^\']*\'(?!\w)')
+DESTINATION_WORDS = [(rf"\b(?:for|to|on|via|by)\s+(?:an?\s+)?{pattern}", name) for pattern, name in (
+    (r"tik\s*tok", "tiktok"), (r"(?:instagram\s+)?reels?", "reels"), (r"(?:youtube\s+)?shorts", "shorts"),
+    (r"youtube", "youtube"), (r"discord", "discord"), (r"telegram", "telegram"), (r"whats\s*app", "whatsapp"),
+    (r"e-?mail", "email"))]
+SIZE = re.compile(r"\b(?:under|below|at most|max(?:imum)?|smaller than|less than|within)\s+"
+                  r"(\d+(?:\.\d+)?\s*[kmg]i?b)\b", re.I)
+
+
+def _destination(lowered: str, meta: dict[str, Any], duration_ms: int, out: Direction) -> int | None:
+    """Words naming where the video goes set its frame, audio and size cap; returns a trimmed length (ms) when
+    the user asked to trim to the platform's limit."""
+    for pattern, key in DESTINATION_WORDS:
+        if re.search(pattern, lowered):
+            place = DESTINATIONS[key]
+            meta["destination"], meta["audio_kbps"] = key, place.audio_kbps
+            if place.aspect:
+                meta["aspect"] = place.aspect
+                meta["width"], meta["height"] = ASPECTS[place.aspect]
+            if place.max_bytes:
+                meta["max_bytes"] = place.max_bytes
+            else:
+                meta.pop("max_bytes", None)
+            out.changes.append(f"for {place.name}" + (f" (at most {place.max_bytes / MB:g} MB)"
+                                                       if place.max_bytes else ""))
+            if place.max_seconds and duration_ms > place.max_seconds * 1000:
+                if re.search(r"\btrim|\bcut\b|\bshorten", lowered):
+                    out.changes.append(f"trimmed to {place.max_seconds:g} s")
+                    return int(place.max_seconds * 1000)
+                out.notes.append(f"{place.name} takes at most {place.max_seconds:g} s and this runs "
+                                 f"{duration_ms / 1000:.0f} s: say \"trim it for {place.name}\" to cut it.")
+            break
+    size = SIZE.search(lowered)
+    if size:
+        try:
+            meta["max_bytes"] = parse_size(size[1])
+            out.changes.append(f"at most {meta['max_bytes'] / MB:g} MB")
+        except ValueError as exc:
+            out.notes.append(str(exc))
+    return None
+
+
 @dataclass
 class Direction:
     draft: dict[str, Any]
     changes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     reply: str = ""
 
 
@@ -101,7 +146,8 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
     new: dict[str, Any] = copy.deepcopy(draft) if draft.get("t") else {"t": [], "d": 0, "m": {}}
     meta = {**DEFAULT_META, "style": style, **new.get("m", {})}
     out = Direction(new)
-    lowered = text.lower()
+    words = QUOTED.sub(" ", text)      # quoted text is content (a title), never an option
+    lowered = words.lower()
 
     for pattern, aspect in ASPECT_WORDS:
         if re.search(pattern, lowered):
@@ -115,7 +161,7 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
             meta["style"] = style
             out.changes.append(f"style {style}")
             break
-    colour = _colour(text)
+    colour = _colour(words)
     if colour:
         if re.search(r"\bbackground\b|背景", lowered) and not re.search(r"\bimage\b|\bphoto\b|图片", lowered):
             meta["background"] = colour
@@ -139,13 +185,18 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
         out.reply = "Upload an audio file first (MP3, WAV, AAC, FLAC or M4A), then tell me what video you want."
         return out
     duration = _ms(audio["info"].get("duration") or 0) if audio else int(new.get("d") or 0)
+    trimmed = _destination(lowered, meta, duration, out)
+    if trimmed:
+        meta["trim_ms"] = trimmed
+    if meta.get("trim_ms"):
+        duration = min(duration, int(meta["trim_ms"]))
     tracks: list[dict[str, Any]] = new["t"]
     by_type = {t["tt"]: t for t in tracks}
 
     if audio is not None:
         old = by_type.get(AUDIO, {}).get("sg") or [{}]
         volume = float(old[0].get("v", 1.0))
-        vol = re.search(r"(\d{1,3})\s*%", text)
+        vol = re.search(r"(\d{1,3})\s*%", words)
         if vol and re.search(r"volume|bgm|music|audio|level|音量", lowered):
             volume = min(int(vol[1]), 200) / 100
             out.changes.append(f"volume {int(vol[1])}%")
@@ -183,8 +234,12 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
     if CANNOT.search(text) and not out.changes:
         out.reply = "That is beyond what the local renderer does. " + LOCAL_CAN
     elif out.changes:
+        cap = f", at most {meta['max_bytes'] / MB:g} MB" if meta.get("max_bytes") else ""
         out.reply = ("Updated the video: " + "; ".join(dict.fromkeys(out.changes)) +
-                     f". It runs {duration / 1000:.1f} s at {meta['width']}x{meta['height']}. Say export when ready.")
+                     f". It runs {duration / 1000:.1f} s at {meta['width']}x{meta['height']}{cap}. "
+                     "Say export when ready.")
     else:
         out.reply = "The draft is unchanged. " + LOCAL_CAN
+    if out.notes:
+        out.reply += " " + " ".join(out.notes)
     return out

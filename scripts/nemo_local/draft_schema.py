@@ -32,6 +32,8 @@ META_FIELDS: dict[str, tuple[str, float, float]] = {
     "style": ("str", 0, 40), "aspect": ("str", 0, 16), "accent": ("str", 0, 32), "accent2": ("str", 0, 32),
     "background": ("str", 0, 32), "title": ("str", 0, MAX_TEXT), "beat_sync": ("bool", 0, 1),
     "drops": ("bool", 0, 1), "progress_bar": ("bool", 0, 1), "cover": ("bool", 0, 1),
+    "max_bytes": ("int", 100_000, 4_000_000_000), "audio_kbps": ("int", 32, 320), "destination": ("str", 0, 40),
+    "trim_ms": ("int", 0, MAX_MS),
 }
 
 

@@ -6,6 +6,7 @@ import math
 import re
 import secrets
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -34,9 +35,25 @@ def _status_data(request: Request, row: sqlite3.Row) -> dict[str, Any]:
     if row["status"] == "completed":
         data["outputUrl"] = str(request.url_for("render_output", key=row["access_key"],
                                                 name=f"{row['render_id']}.mp4"))
+        if row["output_path"] and Path(row["output_path"]).with_suffix(".jpg").exists():
+            data["posterUrl"] = str(request.url_for("render_output", key=row["access_key"],
+                                                    name=f"{row['render_id']}.jpg"))
     if row["error"]:
         data["error"] = row["error"]
     return data
+
+
+def with_output_options(draft: Any, output: Any) -> Any:
+    """The draft with the request's output options (`maxBytes`, `audioKbps`) as its metadata: a size cap set at
+    export time wins over the one the words set."""
+    if not isinstance(draft, dict) or not isinstance(output, dict):
+        return draft
+    extra = {key: output[name] for name, key in (("maxBytes", "max_bytes"), ("audioKbps", "audio_kbps"))
+             if output.get(name) is not None}
+    if not extra:
+        return draft
+    meta = draft.get("m")
+    return {**draft, "m": {**(meta if isinstance(meta, dict) else {}), **extra}}
 
 
 async def start(request: Request, backend: Backend) -> Response:
@@ -49,7 +66,7 @@ async def start(request: Request, backend: Backend) -> Response:
     if not RENDER_ID.match(render_id):
         raise Denied(status=400, message="id must be 1-80 letters, digits, '_', '-' or '.', e.g. render_<ms>")
     session = own_session(backend, user, str(body.get("sessionId") or body.get("session_id") or ""))
-    draft = body.get("draft")
+    draft = with_output_options(body.get("draft"), body.get("output"))
     try:
         validate(draft)
     except DraftInvalid as exc:
@@ -106,4 +123,9 @@ async def output(request: Request, backend: Backend) -> Response:
                             request.path_params["key"])
     if row is None or not row["output_path"]:
         raise Denied(status=404, message="no such output")
+    if request.path_params["name"].endswith(".jpg"):   # the poster beside the video
+        poster = Path(row["output_path"]).with_suffix(".jpg")
+        if not poster.exists():
+            raise Denied(status=404, message="no poster for this render")
+        return FileResponse(poster, media_type="image/jpeg", filename=f"{row['render_id']}.jpg")
     return FileResponse(row["output_path"], media_type="video/mp4", filename=f"{row['render_id']}.mp4")

@@ -36,6 +36,10 @@ def output_path(config: ServerConfig, access_key: str) -> Path:
     return config.renders_dir / f"{access_key}.mp4"
 
 
+def poster_path(config: ServerConfig, access_key: str) -> Path:
+    return config.renders_dir / f"{access_key}.jpg"
+
+
 def budget_seconds(config: ServerConfig, draft_ms: float) -> float:
     """How long a render of this many milliseconds may take before it is stopped."""
     return config.render_budget_base_s + config.render_budget_factor * max(0.0, draft_ms) / 1000
@@ -70,8 +74,9 @@ class RenderWorker:
 
     def start(self) -> None:
         """Start the threads; renders a previous run left unfinished are done again from the start."""
-        for part in self.config.renders_dir.glob("*.part.mp4"):
-            part.unlink(missing_ok=True)
+        for pattern in ("*.part.mp4", "*.part.jpg", "*.part.jpg.part"):
+            for part in self.config.renders_dir.glob(pattern):
+                part.unlink(missing_ok=True)
         for row in self.store.unfinished_renders():
             self._queue.put(Ticket(row["user_id"], row["render_id"]))
         for thread in self._threads:
@@ -144,6 +149,8 @@ class RenderWorker:
                    if f["user_id"] == ticket.user_id}
         final = output_path(self.config, row["access_key"])
         part = final.with_suffix(".part.mp4")
+        poster = poster_path(self.config, row["access_key"])
+        poster_part = poster.with_suffix(".part.jpg")
         draft = json.loads(row["draft"])
         budget = budget_seconds(self.config, float(draft.get("d") or 0))
         watch = Watch(time.monotonic() + budget)
@@ -157,7 +164,7 @@ class RenderWorker:
 
         job = RenderJob(draft=draft, sources=sources, output=part, fps=self.config.fps,
                         max_side=self.config.render_max_side, preset=self.config.x264_preset,
-                        progress=progress, cancelled=lambda: watch.reason is not None)
+                        progress=progress, cancelled=lambda: watch.reason is not None, poster=poster_part)
         with self._lock:
             self._running[ticket.render_id] = watch
         dog = threading.Thread(target=self._watchdog, args=(ticket, watch), name="render-watchdog", daemon=True)
@@ -168,6 +175,8 @@ class RenderWorker:
             with procs.tracked(watch.group):
                 self.renderer.render(job)
             if watch.reason is None:
+                if poster_part.exists():
+                    poster_part.replace(poster)
                 part.replace(final)
         except Exception as exc:
             if not isinstance(exc, Cancelled | RenderError) and watch.reason is None:
@@ -180,6 +189,7 @@ class RenderWorker:
                 self._running.pop(ticket.render_id, None)
             watch.group.kill()   # nothing this render started outlives it
             part.unlink(missing_ok=True)
+            poster_part.unlink(missing_ok=True)
         if watch.reason == "shutdown":
             log.info("render %s stopped by shutdown; it runs again at the next start", ticket.render_id)
             return

@@ -16,6 +16,7 @@ from nemo_skill import errors, gui, local, routing, skill, timeline
 from nemo_skill import export as exporting
 from nemo_skill.api import Api, Settings
 from nemo_skill.chat import run_turn
+from nemo_skill.destinations import DESTINATIONS, output_options
 from nemo_skill.store import Store
 from nemo_skill.text import json_safe, printable
 from nemo_skill.upload import check_files, upload_files, upload_urls
@@ -66,8 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--url", action="append", default=[], help="an http(s) URL to fetch (repeatable)")
     add("state", "show the timeline of the current session", "nemo.py state --json")
     add("credits", "show the credit balance", "nemo.py credits")
-    p = add("export", "render the timeline to MP4 and download it", "nemo.py export -o video.mp4")
+    p = add("export", "render the timeline to MP4 and download it", "nemo.py export -o video.mp4 --for discord")
     p.add_argument("-o", "--output", type=Path, help="file or folder for the MP4 (default: current folder)")
+    sharing(p)
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.add_argument("--resume", action="store_true", help="pick up the last unfinished render")
     p.add_argument("--cancel", action="store_true", help="cancel the last unfinished render")
@@ -77,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", type=Path, help="background image")
     p.add_argument("--prompt", help="what the video should look like (default: the skill's example prompt)")
     p.add_argument("-o", "--output", type=Path)
+    sharing(p)
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     add("session", "print the session id, or start a new session", "nemo.py session --new") \
         .add_argument("--new", action="store_true", help="start a new session")
@@ -105,6 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=seconds_value, default=20.0, help="length, 1-3600 (default 20)")
     p.add_argument("--force", action="store_true")
     return parser
+
+
+def sharing(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--for", dest="place", metavar="NAME",
+                        help="where it goes: " + ", ".join(DESTINATIONS) + " (sets frame, audio and a size cap)")
+    parser.add_argument("--max-size", metavar="SIZE", help="a size the file never exceeds, e.g. 25MB")
+
+
+def sharing_options(args: argparse.Namespace) -> tuple[dict[str, int], str]:
+    try:
+        return output_options(getattr(args, "place", None), getattr(args, "max_size", None))
+    except ValueError as exc:
+        raise errors.UsageError(str(exc)) from None
 
 
 class Out:
@@ -263,37 +279,75 @@ def cmd_export(api: Api, out: Out, args: argparse.Namespace) -> None:
         return
     if args.output is not None:  # refuse an existing output before spending anything
         exporting.target_path(args.output, "video.mp4", args.force)
+    options, _ = sharing_options(args)
     entry = exporting.unfinished(api) if args.resume else None
     if args.resume and entry is None:
         raise errors.UsageError("there is no unfinished render to resume")
     if entry is None:
         def begin(session_id: str) -> str:
-            return exporting.start_render(api, session_id, exporting.latest_draft(api, session_id))
+            return exporting.start_render(api, session_id, exporting.latest_draft(api, session_id), options)
         render_id = api.with_session(begin)
     else:
         render_id = str(entry["id"])
+        options = {"maxBytes": int(entry["max_bytes"])} if entry.get("max_bytes") else options
         if args.output is None and entry.get("path"):   # continue the same file (and its .part)
             args.output = Path(str(entry["path"]))
     notice(f"Rendering ({render_id})...")
-    shown: list[int] = []
-
-    def progress(status: exporting.RenderStatus) -> None:
-        if status.progress is not None and (not shown or status.progress >= shown[-1] + 10):
-            shown.append(status.progress)
-            notice(f"  {status.status} {status.progress}%")
+    progress = Progress(render_id, out.as_json)
     try:
-        url = exporting.wait_for(api, render_id, progress)
+        done = exporting.wait_for(api, render_id, progress.update)
     except KeyboardInterrupt:
         notice(f"Stopped waiting; render {render_id} goes on. Resume with: nemo.py export --resume "
                "(or cancel it with: nemo.py export --cancel)")
         raise
+    assert done.url is not None
     target = exporting.target_path(args.output, render_id, args.force)
-    exporting.remember_target(api, render_id, target)
-    path = exporting.download(api, url, target)
+    exporting.remember_target(api, render_id, target, options.get("maxBytes"))
+    path = exporting.download(api, done.url, target)
+    exporting.check_size(path, options.get("maxBytes"))
     exporting.mark_downloaded(api, render_id, path)
-    out.put(render_id=render_id, path=str(path), media=f"MEDIA:{path}")
+    poster = exporting.download_poster(done.poster, path) if done.poster else None
+    size = path.stat().st_size
+    out.put(render_id=render_id, path=str(path), media=f"MEDIA:{path}", bytes=size,
+            poster=str(poster) if poster else None)
+    cap = f", under the {options['maxBytes'] / 1e6:g} MB cap" if options.get("maxBytes") else ""
+    notice(f"Saved {size / 1e6:.1f} MB{cap}" + (f"; poster {poster.name}" if poster else ""))
     out.line(str(path))
     out.line(f"MEDIA:{path}")
+
+
+class Progress:
+    """Render progress on stderr: percent and an ETA every 10 %, or one JSON line per update with --json."""
+
+    def __init__(self, render_id: str, as_json: bool) -> None:
+        self.render_id, self.as_json = render_id, as_json
+        self.started: float | None = None
+        self.first = 0
+        self.shown = -10
+
+    def eta(self, percent: int) -> float | None:
+        now = time.monotonic()
+        if self.started is None:
+            self.started, self.first = now, percent
+            return None
+        done = percent - self.first
+        if done <= 0 or percent >= 100:
+            return None
+        return (now - self.started) / done * (100 - percent)
+
+    def update(self, status: exporting.RenderStatus) -> None:
+        if status.progress is None:
+            return
+        eta = self.eta(status.progress)
+        if self.as_json and status.progress != self.shown:
+            self.shown = status.progress
+            print(json.dumps({"event": "progress", "render_id": self.render_id, "status": status.status,
+                              "percent": status.progress, "eta_seconds": round(eta) if eta else None}),
+                  file=sys.stderr, flush=True)
+        elif not self.as_json and status.progress >= self.shown + 10:
+            self.shown = status.progress
+            left = f", about {eta:.0f} s left" if eta is not None else ""
+            notice(f"  {status.status} {status.progress}%{left}")
 
 
 def cmd_make(api: Api, out: Out, args: argparse.Namespace) -> None:
@@ -304,6 +358,7 @@ def cmd_make(api: Api, out: Out, args: argparse.Namespace) -> None:
         output = output / (args.audio.stem + ".mp4")
     args.output = exporting.target_path(output, "video.mp4", args.force)
     prompt = args.prompt or skill.config()["variants"][skill.meta().name]["example_prompt"]
+    prompt += sharing_options(args)[1]   # "for discord": the reply then says which settings it used
     api.session_id(new=True)
     notice("Started a new editing session.")
     quiet = Out(True)

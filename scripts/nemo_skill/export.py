@@ -29,6 +29,7 @@ class RenderStatus:
     progress: int | None
     url: str | None
     error: str | None
+    poster: str | None = None
 
 
 def read_status(body: Any) -> RenderStatus:
@@ -43,8 +44,10 @@ def read_status(body: Any) -> RenderStatus:
             url = output.get("url")
     progress = data.get("progress")
     error = data.get("error") or data.get("reason") or body.get("error")
+    poster = data.get("posterUrl") or data.get("poster_url")
     return RenderStatus(status, int(progress) if isinstance(progress, int | float) else None,
-                        str(url) if url else None, str(error)[:300] if error else None)
+                        str(url) if url else None, str(error)[:300] if error else None,
+                        str(poster) if isinstance(poster, str) and poster else None)
 
 
 def latest_draft(api: Api, session_id: str) -> dict[str, Any]:
@@ -56,13 +59,15 @@ def latest_draft(api: Api, session_id: str) -> dict[str, Any]:
     return draft
 
 
-def start_render(api: Api, session_id: str, draft: dict[str, Any]) -> str:
-    """Queue a render; a start that fails for a passing reason is tried once more with a new id."""
+def start_render(api: Api, session_id: str, draft: dict[str, Any], options: dict[str, int] | None = None) -> str:
+    """Queue a render; a start that fails for a passing reason is tried once more with a new id.
+
+    `options` go into the request's `output` (`maxBytes`, `audioKbps`: a size cap and the audio rate)."""
     key = api.settings.api_key
     for attempt in range(2):
         render_id = f"render_{int(time.time() * 1000)}{'' if attempt == 0 else '_1'}"
         body = {"id": render_id, "sessionId": session_id, "draft": draft,
-                "output": {"format": "mp4", "quality": "high"}}
+                "output": {"format": "mp4", "quality": "high", **(options or {})}}
         try:
             api.call("POST", "render_start", render=True, json=body)
         except (errors.ServerError, errors.NetworkError) as exc:
@@ -80,8 +85,10 @@ def start_render(api: Api, session_id: str, draft: dict[str, Any]) -> str:
     raise errors.RenderFailed("the render could not be started", hint="Try again in a minute.")
 
 
-def wait_for(api: Api, render_id: str, on_progress: Callable[[RenderStatus], None] = lambda s: None) -> str:
-    """Poll until the render ends; returns the output URL or raises RenderFailed / NetworkError.
+def wait_for(api: Api, render_id: str,
+             on_progress: Callable[[RenderStatus], None] = lambda s: None) -> RenderStatus:
+    """Poll until the render ends; returns the completed status (with its URL) or raises RenderFailed /
+    NetworkError.
 
     A completed render stays on record (with its link) until its file is downloaded, so `export --resume`
     can fetch it again after a broken download."""
@@ -101,7 +108,7 @@ def wait_for(api: Api, render_id: str, on_progress: Callable[[RenderStatus], Non
             if status.status == "completed" and status.url:
                 api.store.save_render(s.api_key, {"id": render_id, "status": "completed", "downloaded": False,
                                                   "ended": time.time()})
-                return status.url
+                return status
             api.store.save_render(s.api_key, {"id": render_id, "status": status.status, "ended": time.time()})
             reason = status.error or ("no download link was given" if status.status == "completed" else "")
             raise errors.RenderFailed(f"render {render_id} {status.status}" + (f": {reason}" if reason else ""),
@@ -234,13 +241,44 @@ def download(api: Api, url: str, path: Path, progress: bool | None = None) -> Pa
     return path
 
 
+def check_size(path: Path, max_bytes: int | None) -> None:
+    """A size cap is met, not hoped for: a file over it is removed and reported."""
+    if max_bytes and path.stat().st_size > max_bytes:
+        size = path.stat().st_size
+        path.unlink()
+        raise errors.RenderFailed(f"the video came out at {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB cap",
+                                  hint="Trim the clip or allow a larger --max-size.")
+
+
+def download_poster(url: str, video: Path) -> Path | None:
+    """The render's poster image beside the video (VIDEO.jpg); None when the backend offers none or it fails."""
+    path = video.with_suffix(".jpg")
+    part = path.with_name(path.name + ".part")
+    try:
+        with httpx.stream("GET", url, timeout=30, follow_redirects=True) as resp:
+            if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith("image/"):
+                return None
+            with part.open("wb") as out:
+                for chunk in resp.iter_bytes(1 << 16):
+                    out.write(chunk)
+        if part.read_bytes()[:3] != b"\xff\xd8\xff":
+            return None
+        part.replace(path)
+        return path
+    except (httpx.HTTPError, OSError):
+        return None
+    finally:
+        with contextlib.suppress(OSError):
+            part.unlink()
+
+
 def mark_downloaded(api: Api, render_id: str, path: Path) -> None:
     api.store.save_render(api.settings.api_key, {"id": render_id, "downloaded": True, "path": str(path)})
 
 
-def remember_target(api: Api, render_id: str, path: Path) -> None:
-    """Where this render's file goes, so a resumed download continues the same .part."""
-    api.store.save_render(api.settings.api_key, {"id": render_id, "path": str(path)})
+def remember_target(api: Api, render_id: str, path: Path, max_bytes: int | None = None) -> None:
+    """Where this render's file goes (and its size cap), so a resumed download continues the same .part."""
+    api.store.save_render(api.settings.api_key, {"id": render_id, "path": str(path), "max_bytes": max_bytes})
 
 
 def cancel(api: Api, render_id: str) -> RenderStatus:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from nemo_local.render.settings import EncodeSettings
+
 MAX_SIDE, MIN_SIDE = 1920, 64
 
 
@@ -26,8 +28,13 @@ class RenderJob:
     fps: int = 30
     max_side: int = 0                        # scale the frame down to this longest side (0 = as the draft says)
     preset: str = "ultrafast"
+    poster: Path | None = None               # write a JPEG still here (first drop, else one third in)
+    encoding: EncodeSettings | None = None   # everything the encoder is told; None: the defaults with `preset`
     progress: Callable[[float], None] = field(default=lambda fraction: None)
     cancelled: Callable[[], bool] = field(default=lambda: False)
+
+    def settings(self) -> EncodeSettings:
+        return self.encoding if self.encoding is not None else EncodeSettings(preset=self.preset)
 
     def frame_size(self) -> tuple[int, int]:
         """The draft's size, kept within 64..1920 px a side (a draft is client data)."""

@@ -12,28 +12,30 @@ from types import TracebackType
 from nemo_local import procs
 from nemo_local.media import ffmpeg_exe
 from nemo_local.render.base import RenderError
+from nemo_local.render.settings import EncodeSettings
 
 
 class Encoder:
     """Feed exactly `frames` frames with write(); the output has H.264 yuv420p video and AAC audio."""
 
     def __init__(self, output: Path, width: int, height: int, fps: int, frames: int, audio: Path | None,
-                 volume: float = 1.0, preset: str = "ultrafast", crf: int = 23) -> None:
+                 volume: float = 1.0, settings: EncodeSettings | None = None, audio_start: float = 0.0) -> None:
+        settings = settings or EncodeSettings()
         self.frames = frames
         volume = volume if 0.0 <= volume <= 4.0 else 1.0   # the draft schema keeps 0-2; never feed AAC a blow-up
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0"]
         if audio is not None:
+            if audio_start > 0:
+                cmd += ["-ss", f"{audio_start:.3f}"]
             cmd += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0"]
             if abs(volume - 1.0) > 1e-3:
                 cmd += ["-af", f"volume={volume:.3f}"]
-            cmd += ["-c:a", "aac", "-b:a", "192k", "-ac", "2"]
+            cmd += ["-c:a", "aac", "-b:a", f"{settings.audio_kbps}k", "-ac", "2"]
         # BT.709 is tagged in the stream by x264 itself: ffmpeg's -colorspace options would make it convert
         # every frame (measured: 40 % more CPU for the same output).
-        cmd += ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
-                "-x264-params", "colorprim=bt709:transfer=bt709:colormatrix=bt709",
-                "-frames:v", str(frames), "-map_metadata", "-1", "-map_chapters", "-1",
+        cmd += [*settings.video_args(), "-frames:v", str(frames), "-map_metadata", "-1", "-map_chapters", "-1",
                 "-movflags", "+faststart", "-f", "mp4", str(output)]
         self._proc = procs.popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
         if hasattr(fcntl, "F_SETPIPE_SZ") and self._proc.stdin is not None:

@@ -10,6 +10,7 @@ with the track: frames are drawn one at a time and audio is streamed.
 from __future__ import annotations
 
 import colorsys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from nemo_local.render.base import Cancelled, RenderError, RenderJob
 from nemo_local.render.colour import hex_rgb, yuv
 from nemo_local.render.encode import Encoder
 from nemo_local.render.frame import Frame, Overlay, gradient_background, image_background, text_overlay
+from nemo_local.render.settings import EncodeSettings, capped_video_kbps
 from nemo_local.render.styles import STYLES, Colour, Moment, Particles, Rings, make_style
 from nemo_local.render.timing import Timing, build
 
@@ -75,6 +77,34 @@ def background_for(draft: dict[str, Any], sources: dict[str, Path], audio: Path,
     return gradient_background(width, height, str(meta.get("background", "#0d1321")))
 
 
+def encode_settings(job: RenderJob, meta: dict[str, Any], seconds: float) -> tuple[EncodeSettings, int | None]:
+    """The job's encoder settings, with the draft's size cap (`m.max_bytes`) turned into a capped video rate."""
+    settings = job.settings()
+    audio_kbps = int(meta.get("audio_kbps") or settings.audio_kbps)
+    cap = meta.get("max_bytes")
+    if not cap:
+        return replace(settings, audio_kbps=audio_kbps), None
+    try:
+        video_kbps = capped_video_kbps(int(cap), seconds, audio_kbps)
+    except ValueError as exc:
+        raise RenderError(str(exc)) from None
+    return replace(settings, audio_kbps=audio_kbps, video_kbps=min(video_kbps, settings.video_kbps or video_kbps)), \
+        int(cap)
+
+
+def write_poster(frame: Frame, path: Path) -> None:
+    """The frame as a JPEG (BT.709 limited-range YUV to sRGB), written atomically."""
+    from PIL import Image
+
+    y = (frame.y.astype(np.float32) - 16) * 1.164
+    u = np.repeat(np.repeat(frame.u.astype(np.float32) - 128, 2, 0), 2, 1)
+    v = np.repeat(np.repeat(frame.v.astype(np.float32) - 128, 2, 0), 2, 1)
+    rgb = np.stack([y + 1.793 * v, y - 0.213 * u - 0.533 * v, y + 2.112 * u], axis=-1)
+    part = path.with_name(path.name + ".part")
+    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(part, format="JPEG", quality=88)
+    part.replace(path)
+
+
 class MusicRenderer:
     def render(self, job: RenderJob) -> None:
         draft = job.draft
@@ -102,16 +132,26 @@ class MusicRenderer:
         background = background_for(draft, job.sources, audio, info.has_cover, width, height)
         flashes = flash_levels(background, hot)
         style_name = str(meta.get("style", "bars"))
-        style = make_style(style_name if style_name in STYLES else "bars", width, height,
-                           timing.bands.shape[1], fps)
         titles = [(seg, text_overlay(str(seg["text"]), width, height, anchor_y=0.1)) for seg in segments(draft, 7)
                   if seg.get("text")]
-        self._loop(job, timing, background, flashes, style, titles, accent, hot, bool(meta.get("progress_bar")),
-                   audio, float(audio_seg.get("v", 1.0)), width, height)
+        settings, cap = encode_settings(job, meta, frames / fps)
+        poster = (int(timing.drop_frames[0]) + fps // 3) if len(timing.drop_frames) else frames // 3
+        for _ in range(3):   # a size cap is met, not hoped for: encode again at a lower rate when it was missed
+            self._loop(job, timing, background, flashes, make_style(style_name if style_name in STYLES else "bars",
+                       width, height, timing.bands.shape[1], fps), titles, accent, hot,
+                       bool(meta.get("progress_bar")), audio, float(audio_seg.get("v", 1.0)), width, height,
+                       settings, min(poster, frames - 1))
+            size = job.output.stat().st_size
+            if cap is None or size <= cap:
+                break
+            assert settings.video_kbps is not None
+            settings = replace(settings, video_kbps=int(settings.video_kbps * 0.85 * cap / size))
+        else:
+            raise RenderError(f"the video stayed over {(cap or 0) / 1e6:.1f} MB; trim it or allow a larger size")
 
     def _loop(self, job: RenderJob, timing: Timing, background: Frame, flashes: list[Frame], style: Any,
               titles: list[tuple[dict[str, Any], Overlay]], accent: Colour, hot: Colour, progress_bar: bool,
-              audio: Path, volume: float, width: int, height: int) -> None:
+              audio: Path, volume: float, width: int, height: int, settings: EncodeSettings, poster: int) -> None:
         fps, frames = timing.fps, timing.frames
         frame = Frame(width, height)
         particles = Particles(width, height, fps)
@@ -121,7 +161,7 @@ class MusicRenderer:
         bar_h = max(4, height // 120) & ~1
         blocks = pcm_blocks(audio, SAMPLES_PER_FRAME * fps, SAMPLES_PER_FRAME, frames)
         step = max(1, frames // 100)
-        with Encoder(job.output, width, height, fps, frames, audio, volume, job.preset) as encoder:
+        with Encoder(job.output, width, height, fps, frames, audio, volume, settings) as encoder:
             for index, samples in enumerate(blocks):
                 if index % 15 == 0 and job.cancelled():
                     raise Cancelled()
@@ -157,6 +197,8 @@ class MusicRenderer:
                     frame.u[(height - bar_h) // 2:, : filled // 2] = int(colour[1])
                     frame.v[(height - bar_h) // 2:, : filled // 2] = int(colour[2])
                 encoder.write(frame.data.data)
+                if index == poster and job.poster is not None:
+                    write_poster(frame, job.poster)
                 if index % step == 0:
                     job.progress(0.03 + 0.97 * index / frames)
             encoder.finish()

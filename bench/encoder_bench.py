@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Encoder benchmark: x264 settings against speed, bytes and quality, on the engine's own 1080p pictures.
+
+    python3 bench/encoder_bench.py                     # 20 s per style, every candidate on `bars` + photo
+    python3 bench/encoder_bench.py --seconds 10 --styles bars
+
+For each style a lossless render (x264 -qp 0) is the reference. Each candidate renders the same draft end to end
+(decode, analysis without cache, drawing, encoding) and is timed; its bitrate is read from the file and its
+quality is the SSIM (and PSNR) of its frames against the reference's, by ffmpeg's ssim/psnr filters. Renders are
+deterministic, so the two frame sequences are the same pictures. Not a test: BENCHMARKS.md records the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from render_bench import make_inputs  # noqa: E402
+
+from nemo_local.media import ffmpeg_exe  # noqa: E402
+from nemo_local.render import RenderJob, get_renderer  # noqa: E402
+from nemo_local.render.settings import EncodeSettings  # noqa: E402
+
+CANDIDATES: dict[str, EncodeSettings] = {
+    "ultrafast crf21 (old bench)": EncodeSettings("ultrafast", 21),
+    "ultrafast crf23 (old default)": EncodeSettings("ultrafast", 23),
+    "ultrafast crf23 cabac": EncodeSettings("ultrafast", 23, x264="cabac=1"),
+    "superfast crf23": EncodeSettings("superfast", 23),
+    "superfast crf23 keyint300": EncodeSettings("superfast", 23, keyint=300),
+    "superfast crf23 keyint300 ref1": EncodeSettings("superfast", 23, keyint=300, x264="ref=1"),
+    "superfast crf25 keyint300": EncodeSettings("superfast", 25, keyint=300),
+    "veryfast crf23 keyint300": EncodeSettings("veryfast", 23, keyint=300),
+    "veryfast crf23 keyint300 ref1 bf2": EncodeSettings("veryfast", 23, keyint=300, x264="ref=1:bframes=2"),
+    "veryfast crf25 keyint300": EncodeSettings("veryfast", 25, keyint=300),
+}
+
+
+def draft(style: str, seconds: float, image: bool) -> dict[str, object]:
+    ms = int(seconds * 1000)
+    visual = {"kind": "image", "src": "image", "s": 0, "d": ms} if image else {"kind": "visualizer", "s": 0, "d": ms}
+    return {"d": ms, "m": {"style": style, "width": 1920, "height": 1080, "accent": "#36c5f0", "beat_sync": True,
+                           "drops": True, "progress_bar": True},
+            "t": [{"tt": 0, "sg": [visual]}, {"tt": 1, "sg": [{"src": "audio", "s": 0, "d": ms, "v": 1.0}]},
+                  {"tt": 7, "sg": [{"text": "Night Drive", "s": 0, "d": 3000}]}]}
+
+
+def render(audio: Path, image: Path, out: Path, the_draft: dict[str, object], settings: EncodeSettings) -> float:
+    for cache in audio.parent.glob(f".{audio.name}.analysis-*"):
+        cache.unlink()
+    started = time.perf_counter()
+    get_renderer().render(RenderJob(draft=the_draft, sources={"audio": audio, "image": image}, output=out,
+                                    encoding=settings))
+    return time.perf_counter() - started
+
+
+def quality(candidate: Path, reference: Path) -> tuple[float, float]:
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(candidate), "-i", str(reference),
+                           "-lavfi", "[0:v][1:v]ssim;[0:v][1:v]psnr", "-f", "null", "-"],
+                          capture_output=True, text=True, check=True)
+    ssim = re.search(r"SSIM .*All:([\d.]+)", proc.stderr)
+    psnr = re.search(r"PSNR .*average:([\d.inf]+)", proc.stderr)
+    return float(ssim[1]) if ssim else 0.0, float(psnr[1]) if psnr else 0.0
+
+
+def video_kbps(path: Path, seconds: float) -> float:
+    return path.stat().st_size * 8 / seconds / 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--styles", nargs="+", default=["bars", "wave", "circle", "rings"])
+    parser.add_argument("--pick", default="superfast crf23 keyint300", help="the candidate run on every style")
+    args = parser.parse_args()
+    print(f"1920x1080 30 fps, {args.seconds:g} s per render, end to end; file Mbit/s includes AAC 192k")
+    print("| picture | settings | wall s | x realtime | Mbit/s | SSIM | PSNR dB |")
+    print("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        audio, image = make_inputs(folder, args.seconds / 60)
+        cases = [("bars", True), *((style, False) for style in args.styles)]
+        for style, with_image in cases:
+            label = f"{style} on a photo" if with_image else style
+            the_draft = draft(style, args.seconds, with_image)
+            reference = folder / f"ref-{label}.mkv"
+            render(audio, image, reference, the_draft, EncodeSettings("ultrafast", lossless=True))
+            names = list(CANDIDATES) if with_image or style == "bars" else [args.pick]
+            for name in names:
+                out = folder / "candidate.mp4"
+                wall = render(audio, image, out, the_draft, CANDIDATES[name])
+                ssim, psnr = quality(out, reference)
+                print(f"| {label} | {name} | {wall:.1f} | {args.seconds / wall:.2f} | "
+                      f"{video_kbps(out, args.seconds) / 1000:.2f} | {ssim:.4f} | {psnr:.1f} |", flush=True)
+            reference.unlink()
+
+
+if __name__ == "__main__":
+    main()

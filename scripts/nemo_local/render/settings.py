@@ -1,0 +1,44 @@
+"""How a render is encoded: x264 and AAC settings, and the size caps of the places a video is sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nemo_skill.destinations import MB
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """x264 and AAC settings of one render. `video_kbps` caps the video rate (VBV), for a size limit."""
+
+    preset: str = "ultrafast"
+    crf: float = 23
+    keyint: int = 250
+    x264: str = ""                    # further x264 options, "key=value:key=value"
+    video_kbps: int | None = None
+    audio_kbps: int = 192
+    lossless: bool = False            # benchmarks: the reference to measure quality against
+
+    def video_args(self) -> list[str]:
+        params = f"colorprim=bt709:transfer=bt709:colormatrix=bt709:keyint={self.keyint}"
+        if self.x264:
+            params += ":" + self.x264
+        args = ["-c:v", "libx264", "-preset", self.preset]
+        args += ["-qp", "0"] if self.lossless else ["-crf", f"{self.crf:g}"]
+        if self.video_kbps and not self.lossless:
+            args += ["-maxrate", f"{self.video_kbps}k", "-bufsize", f"{self.video_kbps * 2}k"]
+        return [*args, "-pix_fmt", "yuv420p", "-x264-params", params]
+
+
+CONTAINER_MARGIN = 0.96           # of a size cap, for the MP4 boxes and the encoder's rate-control slack
+MIN_VIDEO_KBPS = 80
+
+
+def capped_video_kbps(max_bytes: int, seconds: float, audio_kbps: int, margin: float = CONTAINER_MARGIN) -> int:
+    """The video bitrate that keeps `seconds` of video plus its audio under `max_bytes` (ValueError if none)."""
+    total_kbps = max_bytes * 8 * margin / max(seconds, 0.1) / 1000
+    video = int(total_kbps - audio_kbps - 8)
+    if video < MIN_VIDEO_KBPS:
+        raise ValueError(f"{seconds:.0f} s cannot fit into {max_bytes / MB:.1f} MB at a watchable quality: "
+                         f"trim the clip or allow a larger size")
+    return video
