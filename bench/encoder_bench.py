@@ -30,17 +30,25 @@ from nemo_local.media import ffmpeg_exe  # noqa: E402
 from nemo_local.render import RenderJob, get_renderer  # noqa: E402
 from nemo_local.render.settings import EncodeSettings  # noqa: E402
 
+
+def x264(preset: str, crf: float, keyint: int = 250, params: str = "") -> EncodeSettings:
+    return EncodeSettings(preset, crf, keyint=keyint, x264=params)
+
+
 CANDIDATES: dict[str, EncodeSettings] = {
-    "ultrafast crf21 (old bench)": EncodeSettings("ultrafast", 21),
-    "ultrafast crf23 (old default)": EncodeSettings("ultrafast", 23),
-    "ultrafast crf23 cabac": EncodeSettings("ultrafast", 23, x264="cabac=1"),
-    "superfast crf23": EncodeSettings("superfast", 23),
-    "superfast crf23 keyint300": EncodeSettings("superfast", 23, keyint=300),
-    "superfast crf23 keyint300 ref1": EncodeSettings("superfast", 23, keyint=300, x264="ref=1"),
-    "superfast crf25 keyint300": EncodeSettings("superfast", 25, keyint=300),
-    "veryfast crf23 keyint300": EncodeSettings("veryfast", 23, keyint=300),
-    "veryfast crf23 keyint300 ref1 bf2": EncodeSettings("veryfast", 23, keyint=300, x264="ref=1:bframes=2"),
-    "veryfast crf25 keyint300": EncodeSettings("veryfast", 25, keyint=300),
+    "ultrafast crf21 (old bench)": x264("ultrafast", 21),
+    "ultrafast crf23 (old default)": x264("ultrafast", 23),
+    "ultrafast crf23 cabac": x264("ultrafast", 23, 250, "cabac=1"),
+    "ultrafast crf23 cabac keyint300": x264("ultrafast", 23, 300, "cabac=1"),
+    "ultrafast crf23 cabac keyint300 deadzone32": x264("ultrafast", 23, 300, "cabac=1:deadzone-inter=32"),
+    "ultrafast crf25 cabac keyint300": x264("ultrafast", 25, 300, "cabac=1"),
+    "superfast crf23": x264("superfast", 23),
+    "superfast crf23 keyint300": x264("superfast", 23, 300),
+    "superfast crf23 keyint300 ref1": x264("superfast", 23, 300, "ref=1"),
+    "superfast crf25 keyint300": x264("superfast", 25, 300),
+    "veryfast crf23 keyint300": x264("veryfast", 23, 300),
+    "veryfast crf23 keyint300 ref1 bf2": x264("veryfast", 23, 300, "ref=1:bframes=2"),
+    "veryfast crf25 keyint300": x264("veryfast", 25, 300),
 }
 
 
@@ -79,7 +87,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--styles", nargs="+", default=["bars", "wave", "circle", "rings"])
-    parser.add_argument("--pick", default="superfast crf23 keyint300", help="the candidate run on every style")
+    parser.add_argument("--pick", default="ultrafast crf23 cabac keyint300", help="the candidate run on every style")
+    parser.add_argument("--only", nargs="+", help="run only these candidates (names as in the table)")
+    parser.add_argument("--no-photo", action="store_true", help="skip the photo background")
     args = parser.parse_args()
     print(f"1920x1080 30 fps, {args.seconds:g} s per render, end to end; file Mbit/s includes AAC 192k")
     print("| picture | settings | wall s | x realtime | Mbit/s | SSIM | PSNR dB |")
@@ -87,13 +97,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         audio, image = make_inputs(folder, args.seconds / 60)
-        cases = [("bars", True), *((style, False) for style in args.styles)]
+        cases = [*([] if args.no_photo else [("bars", True)]), *((style, False) for style in args.styles)]
         for style, with_image in cases:
             label = f"{style} on a photo" if with_image else style
             the_draft = draft(style, args.seconds, with_image)
             reference = folder / f"ref-{label}.mkv"
             render(audio, image, reference, the_draft, EncodeSettings("ultrafast", lossless=True))
             names = list(CANDIDATES) if with_image or style == "bars" else [args.pick]
+            if args.only:
+                names = [name for name in args.only if name in CANDIDATES]
             for name in names:
                 out = folder / "candidate.mp4"
                 wall = render(audio, image, out, the_draft, CANDIDATES[name])

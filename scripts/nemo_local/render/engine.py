@@ -135,7 +135,7 @@ class MusicRenderer:
         titles = [(seg, text_overlay(str(seg["text"]), width, height, anchor_y=0.1)) for seg in segments(draft, 7)
                   if seg.get("text")]
         settings, cap = encode_settings(job, meta, frames / fps)
-        poster = (int(timing.drop_frames[0]) + fps // 3) if len(timing.drop_frames) else frames // 3
+        poster = (int(timing.drop_frames[0]) + fps) if len(timing.drop_frames) else frames // 3   # after the flash
         for _ in range(3):   # a size cap is met, not hoped for: encode again at a lower rate when it was missed
             self._loop(job, timing, background, flashes, make_style(style_name if style_name in STYLES else "bars",
                        width, height, timing.bands.shape[1], fps), titles, accent, hot,

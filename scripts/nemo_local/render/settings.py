@@ -11,10 +11,13 @@ from nemo_skill.destinations import MB
 class EncodeSettings:
     """x264 and AAC settings of one render. `video_kbps` caps the video rate (VBV), for a size limit."""
 
+    # The defaults, from bench/encoder_bench.py (BENCHMARKS.md): ultrafast keeps renders fast on 2 cores, CABAC
+    # (off in ultrafast) saves 17-25 % of the bytes for 5-10 % more time, and a 10 s keyframe interval suits
+    # pictures that stay still between drops.
     preset: str = "ultrafast"
     crf: float = 23
-    keyint: int = 250
-    x264: str = ""                    # further x264 options, "key=value:key=value"
+    keyint: int = 300
+    x264: str = "cabac=1"             # further x264 options, "key=value:key=value"
     video_kbps: int | None = None
     audio_kbps: int = 192
     lossless: bool = False            # benchmarks: the reference to measure quality against

@@ -213,7 +213,7 @@ class Circle(_Polar):
     def draw(self, frame: Frame, m: Moment) -> None:
         self.smooth = np.maximum(m.bands, self.smooth * 0.82)
         radius = self.size * 0.2 * (1 + 0.18 * m.pulse + 0.12 * m.drop)
-        length = (6 + self.smooth**1.6 * self.size * 0.26)[self.band]
+        length = (6 + self.smooth**1.6 * self.size * 0.22)[self.band]   # stays inside the region: no flat tops
         along = coverage(np.minimum(self.r - radius, radius + length - self.r))
         ring = coverage(3 + 8 * m.pulse - np.abs(self.r - (radius - 10)))
         self.place(frame, m, ring * 0.8, brighten(m.colour, 60 * m.pulse))

@@ -1,0 +1,160 @@
+"""Ready to share: destinations set what they say, size caps are met, every render has a poster, progress helps."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from nemo_local.director import direct
+from nemo_local.media import ffmpeg_exe, probe
+from nemo_local.render.settings import capped_video_kbps
+from nemo_local.synth import demo_track, write_wav
+from nemo_skill.destinations import DESTINATIONS, MB, output_options, parse_size
+
+AUDIO = [{"kind": "audio", "filename": "song.mp3", "file_id": "f1", "info": {"duration": 700.0}}]
+
+
+@pytest.fixture(scope="module")
+def track20(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    track = demo_track(seconds=20, bpm=124, drop_at=11, rate=22050)
+    return write_wav(tmp_path_factory.mktemp("t20") / "song.wav", track.samples, track.rate)
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A photo-like picture with fine texture: expensive to encode, so a cap has work to do."""
+    from PIL import Image
+    rng = np.random.default_rng(5)
+    rgb = np.clip(rng.normal(120, 60, (360, 640, 3)), 0, 255).astype(np.uint8)
+    path = tmp_path_factory.mktemp("photo") / "photo.png"
+    Image.fromarray(rgb).save(path)
+    return path
+
+
+class TestDestinations:
+    @pytest.mark.parametrize("name", list(DESTINATIONS))
+    def test_each_destination_sets_what_it_says(self, name: str) -> None:
+        place = DESTINATIONS[name]
+        words = {"reels": "for Instagram Reels", "email": "for e-mail", "whatsapp": "for WhatsApp"}.get(
+            name, f"for {name}")
+        result = direct(words, {}, AUDIO)
+        meta = result.draft["m"]
+        assert meta["destination"] == name and meta["audio_kbps"] == place.audio_kbps
+        assert meta.get("max_bytes") == place.max_bytes
+        if place.aspect:
+            assert meta["aspect"] == place.aspect
+        assert place.name in result.reply
+
+    def test_a_platform_length_is_said_and_trimmed_only_when_asked(self) -> None:
+        said = direct("for tiktok", {}, AUDIO)
+        assert said.draft["d"] == 700_000 and "at most 600 s" in said.reply
+        trimmed = direct("trim it for tiktok", said.draft, AUDIO)
+        assert trimmed.draft["d"] == 600_000 and "trimmed to 600 s" in trimmed.reply
+        again = direct("make it red", trimmed.draft, AUDIO)   # a later edit keeps the trim
+        assert again.draft["d"] == 600_000
+
+    def test_a_size_in_words(self) -> None:
+        assert direct("keep it under 25 MB", {}, AUDIO).draft["m"]["max_bytes"] == 25 * MB
+
+    def test_flags_become_output_options(self) -> None:
+        assert output_options("Discord", None) == ({"audioKbps": 128, "maxBytes": 10 * MB}, " for discord")
+        assert output_options(None, "1MB") == ({"maxBytes": MB}, "")
+        assert output_options("email", "5MB")[0]["maxBytes"] == 5 * MB
+        with pytest.raises(ValueError, match="say one of"):
+            output_options("myspace", None)
+
+    @pytest.mark.parametrize(("text", "value"), [("25MB", 25 * MB), ("1.5 GB", 1_500_000_000), ("800k", 800_000),
+                                                 ("10mib", 10 * MB)])
+    def test_sizes(self, text: str, value: int) -> None:
+        assert parse_size(text) == value
+
+    def test_a_cap_too_small_for_the_length_is_refused_with_a_reason(self) -> None:
+        with pytest.raises(ValueError, match="cannot fit"):
+            capped_video_kbps(MB, 600, 128)
+
+
+def render_with_cli(cli: Any, audio: Path, image: Path, *extra: str) -> tuple[Any, Path]:
+    result = cli("make", audio, "--image", image, "--prompt", "bars", "--json", *extra)
+    assert result.code == 0, result.err
+    return result, Path(json.loads(result.out)["path"])
+
+
+class TestSizeCaps:
+    def test_a_size_cap_is_met_and_the_video_still_plays(self, cli: Any, start_server: Any, tmp_path: Path,
+                                                          monkeypatch: Any, track20: Path, photo: Path) -> None:
+        server = start_server(tmp_path / "big", render_max_side=640, max_upload_bytes=None, cloud_emulation=False)
+        monkeypatch.setenv("NEMO_API_URL", server.url)
+        _, free_path = render_with_cli(cli, track20, photo, "-o", "free.mp4")
+        assert free_path.stat().st_size > MB           # without a cap this picture takes more
+        capped, capped_path = render_with_cli(cli, track20, photo, "-o", "capped.mp4", "--max-size", "1MB")
+        assert capped_path.stat().st_size <= MB
+        info = probe(capped_path)
+        assert info.video_codec == "h264" and info.duration == pytest.approx(20, abs=0.1)
+        frames = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(capped_path), "-f", "null", "-"],
+                                capture_output=True, text=True)
+        assert frames.returncode == 0 and not frames.stderr.strip()
+        assert "under the 1 MB cap" in capped.err
+
+    def test_for_discord_stays_under_10_mb_with_a_poster(self, cli: Any, wav: Path, png: Path) -> None:
+        result = cli("make", wav, "--image", png, "--for", "discord", "--json")
+        assert result.code == 0, result.err
+        data = json.loads(result.out)
+        assert Path(data["path"]).stat().st_size <= 10 * MB and data["bytes"] == Path(data["path"]).stat().st_size
+        assert Path(data["poster"]).read_bytes()[:3] == b"\xff\xd8\xff"
+        assert "for Discord (at most 10 MB)" in result.err or "Discord" in result.out + result.err
+
+
+class TestPosterAndProgress:
+    def test_the_poster_is_the_frame_a_second_after_the_first_drop(self, cli: Any, start_server: Any, tmp_path: Path,
+                                                               monkeypatch: Any, track20: Path) -> None:
+        server = start_server(tmp_path / "poster", render_max_side=320)
+        monkeypatch.setenv("NEMO_API_URL", server.url)
+        result = cli("make", track20, "--prompt", "circle", "--json")
+        assert result.code == 0, result.err
+        data = json.loads(result.out)
+        video, poster = Path(data["path"]), Path(data["poster"])
+        assert poster == video.with_suffix(".jpg")
+        from PIL import Image
+
+        from nemo_local.analysis import analyse
+        drop = analyse(track20).drops[0]
+        index = round(drop * 30) + 30
+        info = probe(video)
+        assert info.width and info.height
+        raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(video), "-vf", f"select=eq(n\\,{index})",
+                              "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                             capture_output=True, check=True).stdout
+        frame = np.frombuffer(raw, np.uint8).reshape(info.height, info.width, 3).astype(float)
+        still = np.asarray(Image.open(poster).convert("RGB"), dtype=float)
+        assert still.shape == frame.shape
+        assert np.abs(still - frame).mean() < 6        # the same picture, give or take JPEG and H.264
+        other = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(video), "-vf", "select=eq(n\\,5)",
+                                "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                               capture_output=True, check=True).stdout
+        assert np.abs(still - np.frombuffer(other, np.uint8).reshape(frame.shape)).mean() > \
+            np.abs(still - frame).mean()
+
+    def test_json_progress_lines_on_stderr(self, cli: Any, wav: Path) -> None:
+        result = cli("make", wav, "--prompt", "bars", "--json")
+        assert result.code == 0
+        lines = [json.loads(line) for line in result.err.splitlines() if line.startswith('{"event"')]
+        assert lines and all(line["event"] == "progress" for line in lines)
+        assert lines[-1]["percent"] >= lines[0]["percent"]
+        assert json.loads(result.out)["media"].startswith("MEDIA:")
+
+    def test_a_cap_set_for_export_reaches_the_draft(self, cli: Any, wav: Path, tmp_path: Path) -> None:
+        assert cli("upload", wav).code == 0 and cli("chat", "bars").code == 0
+        result = cli("export", "--max-size", "2MB", "--json")
+        assert result.code == 0, result.err
+        assert Path(json.loads(result.out)["path"]).stat().st_size <= 2 * MB
+        import sqlite3
+        with sqlite3.connect(tmp_path / "backend" / "backend.sqlite3") as db:
+            stored = json.loads(db.execute("SELECT draft FROM renders").fetchone()[0])
+        assert stored["m"]["max_bytes"] == 2 * MB
+        bad = cli("export", "--for", "myspace")
+        assert bad.code == 2 and "say one of" in bad.err
