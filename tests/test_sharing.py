@@ -158,3 +158,47 @@ class TestPosterAndProgress:
         assert stored["m"]["max_bytes"] == 2 * MB
         bad = cli("export", "--for", "myspace")
         assert bad.code == 2 and "say one of" in bad.err
+
+
+class TestPreview:
+    def test_preview_is_ten_small_seconds_around_the_drop_and_free(self, cli: Any, start_server: Any,
+                                                                  tmp_path: Path, monkeypatch: Any,
+                                                                  track20: Path) -> None:
+        server = start_server(tmp_path / "preview", render_max_side=0)
+        monkeypatch.setenv("NEMO_API_URL", server.url)
+        assert cli("upload", track20).code == 0 and cli("chat", "bars, vertical").code == 0
+        before = json.loads(cli("credits", "--json").out)["available"]
+        result = cli("preview", "--json")
+        assert result.code == 0, result.err
+        data = json.loads(result.out)
+        info = probe(Path(data["path"]))
+        assert info.duration == pytest.approx(10, abs=0.1)
+        assert (info.width, info.height) == (360, 640)
+        assert json.loads(cli("credits", "--json").out)["available"] == before
+        assert not Path(data["path"]).with_suffix(".jpg").exists()
+        assert cli("export", "--resume").code == 2          # a preview is never "resumed" as the video
+
+    def test_the_window_starts_before_the_drop_or_at_the_loudest_part(self) -> None:
+        from nemo_local.render.engine import preview_window
+        from nemo_local.render.timing import Timing
+        frames = 900
+        level = np.zeros(frames, np.float32)
+        level[600:700] = 1
+        timing = Timing(frames, 30, np.zeros(0, int), np.array([450]), np.zeros(frames), np.zeros(frames),
+                        np.zeros(frames, bool), level, np.zeros((frames, 4)))
+        assert preview_window(timing, 10) == range(360, 660)
+        timing.drop_frames = np.zeros(0, int)
+        window = preview_window(timing, 10)
+        assert window.start <= 600 and window.stop >= 700 and len(window) == 300
+        short = Timing(90, 30, np.zeros(0, int), np.zeros(0, int), np.zeros(90), np.zeros(90), np.zeros(90, bool),
+                       np.zeros(90, np.float32), np.zeros((90, 4)))
+        assert preview_window(short, 10) == range(0, 90)
+
+    def test_preview_is_local_only(self, cli: Any, monkeypatch: Any) -> None:
+        monkeypatch.setenv("NEMO_API_URL", "https://example.invalid")
+        result = cli("preview")
+        assert result.code == 2 and "local-only" in result.err
+
+    def test_the_words_route_to_preview(self, cli: Any) -> None:
+        assert cli("route", "show me first").out.strip() == "preview"
+        assert cli("route", "can I see a preview before you export?").out.strip() == "preview"

@@ -135,6 +135,8 @@ async def upload(request: Request, backend: Backend) -> Response:
         item.path.replace(final)
         backend.store.add_file(file_id, user["user_id"], session["session_id"], item.filename, kind, final,
                                item.size, info.as_dict(), key)
+        if info.has_audio:
+            backend.worker.warm(final)
         result.append({
             "file_id": file_id, "filename": item.filename, "file_type": kind, "size": item.size,
             "cdn_url": str(request.url_for("file_media", key=key, name=item.filename)),

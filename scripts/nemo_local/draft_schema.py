@@ -33,7 +33,7 @@ META_FIELDS: dict[str, tuple[str, float, float]] = {
     "background": ("str", 0, 32), "title": ("str", 0, MAX_TEXT), "beat_sync": ("bool", 0, 1),
     "drops": ("bool", 0, 1), "progress_bar": ("bool", 0, 1), "cover": ("bool", 0, 1),
     "max_bytes": ("int", 100_000, 4_000_000_000), "audio_kbps": ("int", 32, 320), "destination": ("str", 0, 40),
-    "trim_ms": ("int", 0, MAX_MS),
+    "trim_ms": ("int", 0, MAX_MS), "preview": ("bool", 0, 1),
 }
 
 

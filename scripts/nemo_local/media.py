@@ -76,10 +76,11 @@ def parse_ffmpeg_banner(text: str) -> MediaInfo:
     return info
 
 
-def decode_pcm(path: Path, rate: int, bufsize: int = -1) -> subprocess.Popen[bytes]:
-    """ffmpeg decoding the first audio stream to mono 16-bit PCM at `rate` Hz on its stdout."""
+def decode_pcm(path: Path, rate: int, bufsize: int = -1, start: float = 0.0) -> subprocess.Popen[bytes]:
+    """ffmpeg decoding the first audio stream to mono 16-bit PCM at `rate` Hz on its stdout, from `start` s."""
+    seek = ["-ss", f"{start:.3f}"] if start > 0 else []
     return procs.popen(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:a:0",
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *seek, "-i", str(path), "-map", "0:a:0",
          "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(rate), "-f", "s16le", "pipe:1"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, bufsize=bufsize,
     )

@@ -48,8 +48,10 @@ def with_output_options(draft: Any, output: Any) -> Any:
     export time wins over the one the words set."""
     if not isinstance(draft, dict) or not isinstance(output, dict):
         return draft
-    extra = {key: output[name] for name, key in (("maxBytes", "max_bytes"), ("audioKbps", "audio_kbps"))
-             if output.get(name) is not None}
+    extra = {key: output[name] for name, key in (("maxBytes", "max_bytes"), ("audioKbps", "audio_kbps"),
+                                                 ("preview", "preview")) if output.get(name) is not None}
+    if "preview" in extra:
+        extra["preview"] = bool(extra["preview"])
     if not extra:
         return draft
     meta = draft.get("m")
@@ -78,7 +80,8 @@ async def start(request: Request, backend: Backend) -> Response:
         raise Denied(status=429, message=f"{cfg.max_queued_renders_per_user} renders are already queued or "
                                          "running for this user: wait for one to finish", retry_after=10)
     # Local renders are free; cloud emulation charges as the cloud does.
-    cost = render_cost(draft, cfg.seconds_per_credit) if cfg.cloud_emulation else 0
+    preview = bool((draft.get("m") or {}).get("preview"))
+    cost = render_cost(draft, cfg.seconds_per_credit) if cfg.cloud_emulation and not preview else 0
     problem = backend.store.start_render(render_id, user["user_id"], session["session_id"], draft, cost,
                                          secrets.token_urlsafe(18))
     if problem == "exists":

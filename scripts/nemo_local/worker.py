@@ -7,15 +7,18 @@ groups when the budget runs out, when the user cancels, or when the server shuts
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from nemo_local import procs
+from nemo_local.analysis import analyse
 from nemo_local.config import ServerConfig
 from nemo_local.render import Cancelled, RenderError, RenderJob, get_renderer
 from nemo_local.store import Store
@@ -69,6 +72,7 @@ class RenderWorker:
         self._threads = [threading.Thread(target=self._loop, name=f"render-worker-{i}", daemon=True)
                          for i in range(max(1, config.render_workers))]
         self._running: dict[str, Watch] = {}
+        self._warmer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis")
         self._lock = threading.Lock()
         self._stopping = threading.Event()
 
@@ -85,6 +89,7 @@ class RenderWorker:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking work, kill what runs (it is done again at the next start) and wait for the threads."""
         self._stopping.set()
+        self._warmer.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             for watch in self._running.values():
                 watch.stop("shutdown")
@@ -94,6 +99,16 @@ class RenderWorker:
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout=max(0.1, deadline - time.monotonic()))
+
+    def warm(self, audio: Path) -> None:
+        """Analyse an uploaded file in the background, so the first preview or render finds it cached."""
+        def run() -> None:
+            try:
+                analyse(audio)
+            except Exception:  # a file that cannot be analysed fails its render later, with a reason
+                log.debug("background analysis of %s failed", audio.name, exc_info=True)
+        with contextlib.suppress(RuntimeError):   # shut down
+            self._warmer.submit(run)
 
     def submit(self, ticket: Ticket) -> None:
         self._queue.put(ticket)

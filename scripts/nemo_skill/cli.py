@@ -31,7 +31,8 @@ examples:
   nemo.py route "send me the video"                   # -> export
   nemo.py do "make it vertical for TikTok"            # route the words and run the action
   nemo.py upload song.mp3 cover.png && nemo.py chat "bars style, neon, beat drops highlighted"
-  nemo.py state --json ; nemo.py credits ; nemo.py export -o final.mp4
+  nemo.py --local preview                             # 10 s of the look, in seconds, before the full render
+  nemo.py state --json ; nemo.py credits ; nemo.py export -o final.mp4 --for discord
 """
 
 
@@ -73,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.add_argument("--resume", action="store_true", help="pick up the last unfinished render")
     p.add_argument("--cancel", action="store_true", help="cancel the last unfinished render")
+    p = add("preview", "render 10 s of the look (the drop, or the loudest part), small and fast; local only",
+            "nemo.py --local preview -o look.mp4")
+    p.add_argument("-o", "--output", type=Path, help="file or folder for the clip (default: preview-<id>.mp4)")
+    p.add_argument("--force", action="store_true", help="replace an existing output file")
     p = add("make", "one go: new session, upload, describe, export, download",
             "nemo.py --local make song.mp3 --image cover.jpg -o song.mp4")
     p.add_argument("audio", type=Path)
@@ -316,6 +321,27 @@ def cmd_export(api: Api, out: Out, args: argparse.Namespace) -> None:
     out.line(f"MEDIA:{path}")
 
 
+def cmd_preview(api: Api, out: Out, args: argparse.Namespace) -> None:
+    if not api.settings.local:
+        raise errors.UsageError("preview is local-only: the NemoVideo cloud renders whole videos only",
+                                hint="Run it with --local to see the look in seconds, or export the full video.")
+    if args.output is not None:
+        exporting.target_path(args.output, "preview.mp4", args.force)
+
+    def begin(session_id: str) -> str:
+        return exporting.start_render(api, session_id, exporting.latest_draft(api, session_id), {"preview": 1})
+    render_id = api.with_session(begin)
+    notice(f"Rendering a 10-second preview ({render_id})...")
+    done = exporting.wait_for(api, render_id, Progress(render_id, out.as_json).update)
+    assert done.url is not None
+    path = exporting.download(api, done.url, exporting.target_path(args.output or Path(f"preview-{render_id}.mp4"),
+                                                                   render_id, args.force))
+    exporting.mark_downloaded(api, render_id, path)
+    out.put(render_id=render_id, path=str(path), media=f"MEDIA:{path}", preview=True)
+    out.line(str(path))
+    out.line(f"MEDIA:{path}")
+
+
 class Progress:
     """Render progress on stderr: percent and an ETA every 10 %, or one JSON line per update with --json."""
 
@@ -426,8 +452,9 @@ def dispatch(args: argparse.Namespace, out: Out) -> None:
         command, files = found.action, [Path(f).expanduser() for f in found.files]
         if command == "upload" and not files:
             raise errors.UsageError("name the file to upload, e.g. nemo.py upload song.mp3")
-        if command == "export":
+        if command in ("export", "preview"):
             args.output, args.force, args.resume, args.cancel = None, False, False, False
+            args.place = args.max_size = None
     with connect(args) as api:
         if command == "state":
             cmd_state(api, out)
@@ -439,6 +466,8 @@ def dispatch(args: argparse.Namespace, out: Out) -> None:
             cmd_chat(api, out, args.text)
         elif command == "export":
             cmd_export(api, out, args)
+        elif command == "preview":
+            cmd_preview(api, out, args)
         elif command == "make":
             cmd_make(api, out, args)
         elif command == "session":

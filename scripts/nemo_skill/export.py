@@ -80,7 +80,7 @@ def start_render(api: Api, session_id: str, draft: dict[str, Any], options: dict
                 continue
             raise
         api.store.save_render(key, {"id": render_id, "session_id": session_id, "status": "pending",
-                                    "started": time.time()})
+                                    "started": time.time(), "preview": bool((options or {}).get("preview"))})
         return render_id
     raise errors.RenderFailed("the render could not be started", hint="Try again in a minute.")
 
@@ -289,8 +289,11 @@ def cancel(api: Api, render_id: str) -> RenderStatus:
 
 
 def unfinished(api: Api) -> dict[str, Any] | None:
-    """The newest render this install started and has not seen end, or whose file it has not downloaded."""
+    """The newest render this install started and has not seen end, or whose file it has not downloaded
+    (previews are throwaway: never resumed)."""
     for entry in reversed(api.store.renders(api.settings.api_key)):
+        if entry.get("preview"):
+            continue
         status = entry.get("status")
         if status not in TERMINAL or (status == "completed" and entry.get("downloaded") is False):
             return entry

@@ -10,9 +10,10 @@ import numpy as np
 from nemo_local.media import decode_pcm
 
 
-def pcm_blocks(path: Path, rate: int, block: int, blocks: int) -> Iterator[np.ndarray]:
-    """Yield exactly `blocks` mono float32 blocks of `block` samples at `rate` Hz (zero-padded at the end)."""
-    proc = decode_pcm(path, rate)
+def pcm_blocks(path: Path, rate: int, block: int, blocks: int, start: float = 0.0) -> Iterator[np.ndarray]:
+    """Yield exactly `blocks` mono float32 blocks of `block` samples at `rate` Hz (zero-padded at the end),
+    from `start` seconds in."""
+    proc = decode_pcm(path, rate, start=start)
     assert proc.stdout is not None
     size = block * 2
     try:

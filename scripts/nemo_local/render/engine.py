@@ -28,6 +28,8 @@ from nemo_local.render.styles import STYLES, Colour, Moment, Particles, Rings, m
 from nemo_local.render.timing import Timing, build
 
 SAMPLES_PER_FRAME = 400
+PREVIEW_SIDE = 640          # a preview is small and short: the look, in seconds
+PREVIEW_SECONDS = 10.0
 FLASH_LEVELS = 4
 FLASH_FROM = 0.45          # the drop envelope above which the flash shows
 
@@ -92,6 +94,18 @@ def encode_settings(job: RenderJob, meta: dict[str, Any], seconds: float) -> tup
         int(cap)
 
 
+def preview_window(timing: Timing, seconds: float) -> range:
+    """The frames a preview shows: from 3 s before the first drop, else the loudest stretch of `seconds`."""
+    count = min(timing.frames, round(seconds * timing.fps))
+    if len(timing.drop_frames):
+        first = int(timing.drop_frames[0]) - 3 * timing.fps
+    else:
+        sums = np.convolve(timing.level, np.ones(count), mode="valid")
+        first = int(np.argmax(sums)) if len(sums) else 0
+    first = max(0, min(first, timing.frames - count))
+    return range(first, first + count)
+
+
 def write_poster(frame: Frame, path: Path) -> None:
     """The frame as a JPEG (BT.709 limited-range YUV to sRGB), written atomically."""
     from PIL import Image
@@ -122,6 +136,10 @@ class MusicRenderer:
             duration = min(duration, audio_length) if duration > 0 else audio_length
         if duration <= 0:
             raise RenderError("the audio track has no duration")
+        preview = bool(meta.get("preview"))
+        if preview and max(width, height) > PREVIEW_SIDE:
+            scale = PREVIEW_SIDE / max(width, height)
+            width, height = int(width * scale) & ~1, int(height * scale) & ~1
         frames = max(1, round(duration * fps))
         analysis = analyse(audio)
         job.progress(0.02)
@@ -134,13 +152,16 @@ class MusicRenderer:
         style_name = str(meta.get("style", "bars"))
         titles = [(seg, text_overlay(str(seg["text"]), width, height, anchor_y=0.1)) for seg in segments(draft, 7)
                   if seg.get("text")]
-        settings, cap = encode_settings(job, meta, frames / fps)
+        window = preview_window(timing, PREVIEW_SECONDS) if preview else range(frames)
+        settings, cap = encode_settings(job, meta, len(window) / fps)
         poster = (int(timing.drop_frames[0]) + fps) if len(timing.drop_frames) else frames // 3   # after the flash
+        if preview:
+            poster = -1
         for _ in range(3):   # a size cap is met, not hoped for: encode again at a lower rate when it was missed
             self._loop(job, timing, background, flashes, make_style(style_name if style_name in STYLES else "bars",
                        width, height, timing.bands.shape[1], fps), titles, accent, hot,
                        bool(meta.get("progress_bar")), audio, float(audio_seg.get("v", 1.0)), width, height,
-                       settings, min(poster, frames - 1))
+                       settings, min(poster, frames - 1), window)
             size = job.output.stat().st_size
             if cap is None or size <= cap:
                 break
@@ -151,7 +172,8 @@ class MusicRenderer:
 
     def _loop(self, job: RenderJob, timing: Timing, background: Frame, flashes: list[Frame], style: Any,
               titles: list[tuple[dict[str, Any], Overlay]], accent: Colour, hot: Colour, progress_bar: bool,
-              audio: Path, volume: float, width: int, height: int, settings: EncodeSettings, poster: int) -> None:
+              audio: Path, volume: float, width: int, height: int, settings: EncodeSettings, poster: int,
+              window: range) -> None:
         fps, frames = timing.fps, timing.frames
         frame = Frame(width, height)
         particles = Particles(width, height, fps)
@@ -159,10 +181,11 @@ class MusicRenderer:
         rng = np.random.default_rng(11)
         shake = min(width, height) * 0.025
         bar_h = max(4, height // 120) & ~1
-        blocks = pcm_blocks(audio, SAMPLES_PER_FRAME * fps, SAMPLES_PER_FRAME, frames)
-        step = max(1, frames // 100)
-        with Encoder(job.output, width, height, fps, frames, audio, volume, settings) as encoder:
-            for index, samples in enumerate(blocks):
+        start = window.start / fps
+        blocks = pcm_blocks(audio, SAMPLES_PER_FRAME * fps, SAMPLES_PER_FRAME, len(window), start)
+        step = max(1, len(window) // 100)
+        with Encoder(job.output, width, height, fps, len(window), audio, volume, settings, start) as encoder:
+            for index, samples in zip(window, blocks, strict=True):
                 if index % 15 == 0 and job.cancelled():
                     raise Cancelled()
                 pulse, drop = float(timing.pulse[index]), float(timing.drop[index])
@@ -200,6 +223,6 @@ class MusicRenderer:
                 if index == poster and job.poster is not None:
                     write_poster(frame, job.poster)
                 if index % step == 0:
-                    job.progress(0.03 + 0.97 * index / frames)
+                    job.progress(0.03 + 0.97 * (index - window.start) / len(window))
             encoder.finish()
         job.progress(1.0)
