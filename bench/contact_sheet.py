@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Still frames of every style at a beat, at the drop and in a quiet passage, and a contact sheet of them.
 
-    python3 bench/contact_sheet.py                       # docs/styles.png (+ the full-size PNGs in out/stills/)
+    python3 bench/contact_sheet.py                       # docs/styles.png, docs/covers.png (+ PNGs in out/stills/)
     python3 bench/contact_sheet.py --stills /tmp/stills  # full-size PNGs elsewhere
 
 The track is the synthetic demo (drums, bass, a break and a drop), rendered at 1920x1080 with a title.
@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -37,14 +39,37 @@ def moments(audio: Path) -> dict[str, int]:
     return {"beat": round(beat * FPS), "drop": round(drop * FPS) + 1, "quiet": round((drop - 1.3) * FPS)}
 
 
-def render_style(audio: Path, style: str, out: Path) -> None:
+ASPECT_SIZES = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080)}
+
+
+def make_cover(path: Path) -> Path:
+    """A square album cover with its title near the edges: the case that cropping used to cut."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    size = 1000
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    rgb = np.stack([200 * x + 40, 60 + 80 * y, 180 - 120 * x * y], -1)
+    image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([0, 0, size - 1, size - 1], outline=(250, 240, 220), width=18)
+    font = ImageFont.load_default(size=64)
+    draw.text((50, 40), "THE REAL MUSIC TEST BAND", fill=(255, 255, 255), font=font)
+    draw.text((50, size - 120), "NIGHT DRIVE", fill=(255, 255, 255), font=font)
+    image.save(path)
+    return path
+
+
+def render_style(audio: Path, style: str, out: Path, aspect: str = "16:9", cover: Path | None = None) -> None:
     ms = int(SECONDS * 1000)
-    draft = {"d": ms, "m": {"style": style, "width": 1920, "height": 1080, "accent": "#36c5f0",
-                            "beat_sync": True, "drops": True, "progress_bar": True},
-             "t": [{"tt": 0, "sg": [{"kind": "visualizer", "s": 0, "d": ms}]},
+    width, height = ASPECT_SIZES[aspect]
+    visual = {"kind": "image", "src": "cover", "s": 0, "d": ms} if cover else {"kind": "visualizer", "s": 0, "d": ms}
+    draft = {"d": ms, "m": {"style": style, "width": width, "height": height, "accent": "#ff4081" if cover
+                            else "#36c5f0", "beat_sync": True, "drops": True, "progress_bar": True},
+             "t": [{"tt": 0, "sg": [visual]},
                    {"tt": 1, "sg": [{"src": "audio", "s": 0, "d": ms, "v": 1.0}]},
                    {"tt": 7, "sg": [{"text": "Night Drive", "s": 0, "d": ms}]}]}
-    get_renderer().render(RenderJob(draft=draft, sources={"audio": audio}, output=out, fps=FPS))
+    sources = {"audio": audio, **({"cover": cover} if cover else {})}
+    get_renderer().render(RenderJob(draft=draft, sources=sources, output=out, fps=FPS))
 
 
 def still(video: Path, frame: int, png: Path) -> None:
@@ -71,6 +96,26 @@ def sheet(pngs: list[list[Path]], out: Path) -> None:
     canvas.save(out, optimize=True)
 
 
+def cover_sheet(rows: list[tuple[str, list[Path]]], out: Path) -> None:
+    """One row per aspect ratio (a square cover, `bars`, pink accent): beat, drop and quiet stills side by side."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    tile_h, label_w, gap = 300, 70, 8
+    widths = {aspect: tile_h * w // h for aspect, (w, h) in ASPECT_SIZES.items()}
+    canvas_w = label_w + max(3 * (widths[a] + gap) for a, _ in rows)
+    canvas = Image.new("RGB", (canvas_w, len(rows) * (tile_h + gap)), (24, 24, 28))
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=18)
+    for row, (aspect, files) in enumerate(rows):
+        top = row * (tile_h + gap)
+        draw.text((8, top + tile_h // 2 - 10), aspect, fill=(230, 230, 230), font=font)
+        for column, path in enumerate(files):
+            with Image.open(path) as image:
+                tile = image.convert("RGB").resize((widths[aspect], tile_h), Image.Resampling.LANCZOS)
+            canvas.paste(tile, (label_w + column * (widths[aspect] + gap), top))
+    canvas.save(out, optimize=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stills", type=Path, default=ROOT / "out" / "stills")
@@ -91,8 +136,21 @@ def main() -> None:
                 still(video, frame, png)
                 row.append(png)
             rows.append(row)
+        cover = make_cover(Path(tmp) / "cover.png")
+        cover_rows = []
+        for aspect in ASPECT_SIZES:
+            video = Path(tmp) / f"cover-{aspect.replace(':', 'x')}.mp4"
+            render_style(audio, "bars", video, aspect, cover)
+            pngs = []
+            for name, frame in frames.items():
+                png = args.stills / f"cover-{aspect.replace(':', 'x')}-{name}.png"
+                still(video, frame, png)
+                pngs.append(png)
+            cover_rows.append((aspect, pngs))
     sheet(rows, args.sheet)
-    print(args.sheet)
+    covers = args.sheet.with_name("covers.png")
+    cover_sheet(cover_rows, covers)
+    print(args.sheet, covers)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,14 @@ from nemo_local.render.audio import pcm_blocks
 from nemo_local.render.base import Cancelled, RenderError, RenderJob
 from nemo_local.render.colour import hex_rgb, yuv
 from nemo_local.render.encode import Encoder
-from nemo_local.render.frame import Frame, Overlay, gradient_background, image_background, text_overlay
+from nemo_local.render.frame import (
+    Frame,
+    Overlay,
+    gradient_background,
+    image_background,
+    squareish,
+    text_overlay,
+)
 from nemo_local.render.settings import EncodeSettings, capped_video_kbps
 from nemo_local.render.styles import STYLES, Colour, Moment, Particles, Rings, make_style
 from nemo_local.render.timing import Timing, build
@@ -42,25 +49,37 @@ def segments(draft: dict[str, Any], kind: int) -> list[dict[str, Any]]:
 
 
 def hot_colour(accent: str) -> str:
-    """The accent's complement, a little brighter: the colour a drop switches to."""
+    """The colour a drop switches to: the accent's own family (a small hue step towards warmth), more saturated
+    and brighter. Never the complement: "pink" must not flash mint green."""
     r, g, b = (c / 255 for c in hex_rgb(accent))
     h, s, v = colorsys.rgb_to_hsv(r, g, b)
-    r2, g2, b2 = colorsys.hsv_to_rgb((h + 0.5) % 1.0, max(s, 0.6), min(1.0, max(v, 0.8) * 1.1))
+    r2, g2, b2 = colorsys.hsv_to_rgb((h - 0.06) % 1.0, min(1.0, max(s, 0.55) * 1.15), min(1.0, max(v, 0.85) * 1.1))
     return "#{:02x}{:02x}{:02x}".format(*(int(c * 255) for c in (r2, g2, b2)))
 
 
 def flash_levels(background: Frame, colour: Colour) -> list[Frame]:
-    """The background washed towards a bright tint of the drop colour, strongest last."""
+    """The drop's bloom, strongest last: the picture brightened (screen blend, so dark parts lift most and the
+    picture stays readable) and graded a little towards the drop colour. Never a flat fill."""
     out = []
     luma = background.y.astype(np.float32)
+    glow, glow_half = bloom(background.height, background.width), bloom(background.height // 2, background.width // 2)
     for k in range(1, FLASH_LEVELS + 1):
-        a = 0.75 * k / FLASH_LEVELS
+        a = 0.55 * k / FLASH_LEVELS
         frame = Frame(background.width, background.height, background.data.copy())
-        frame.y[:] = np.clip(luma + (235 - luma) * a, 16, 235).astype(np.uint8)
+        lift = ((colour[0] - 16) * (1 - (luma - 16) / 219) + (235 - luma) * 0.25) * a * glow
+        frame.y[:] = np.clip(luma + lift, 16, 235).astype(np.uint8)
         for plane, value in ((frame.u, colour[1]), (frame.v, colour[2])):
-            plane[:] = np.clip(plane + (value - plane.astype(np.float32)) * a * 0.6, 16, 240).astype(np.uint8)
+            plane[:] = np.clip(plane + (value - plane.astype(np.float32)) * a * 0.6 * glow_half, 16, 240
+                               ).astype(np.uint8)
         out.append(frame)
     return out
+
+
+def bloom(height: int, width: int) -> np.ndarray:
+    """A radial light, 1 in the centre and 0.35 in the corners: a drop lights the picture from the middle."""
+    ys = np.linspace(-1, 1, height, dtype=np.float32)[:, None]
+    xs = np.linspace(-1, 1, width, dtype=np.float32)[None, :]
+    return 1 - 0.65 * np.clip((xs**2 + ys**2) / 2, 0, 1)
 
 
 def background_for(draft: dict[str, Any], sources: dict[str, Path], audio: Path, has_cover: bool, width: int,
@@ -69,11 +88,13 @@ def background_for(draft: dict[str, Any], sources: dict[str, Path], audio: Path,
     meta = draft.get("m") or {}
     visual = (segments(draft, 0) or [{}])[0]
     path = sources.get(str(visual.get("src")))
-    if path is not None:
-        return image_background(path, width, height, dim=0.55)
-    if meta.get("cover", True) and has_cover:
+    if path is not None:   # a square picture is cover art: shown whole; a photo fills the frame
+        info = probe(path)
+        square = bool(info.width and info.height and squareish(info.width / info.height))
+        return image_background(path, width, height, dim=0.55, fit=square)
+    if meta.get("cover", True) and has_cover:   # album art is square by convention: shown whole
         try:
-            return image_background(audio, width, height, dim=0.45)
+            return image_background(audio, width, height, dim=0.6, fit=True)
         except RenderError:
             pass
     return gradient_background(width, height, str(meta.get("background", "#0d1321")))

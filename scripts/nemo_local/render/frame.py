@@ -36,16 +36,45 @@ def gradient_background(width: int, height: int, colour: str) -> Frame:
     column = top[None, :] * (1 - t) + bottom[None, :] * t        # (height, 3)
     yuv = rgb_to_yuv(column)
     frame = Frame(width, height)
-    frame.y[:] = yuv[:, 0:1].astype(np.uint8)
-    frame.u[:] = yuv[::2, 1:2].astype(np.uint8)
-    frame.v[:] = yuv[::2, 2:3].astype(np.uint8)
+    # Ordered (Bayer) dithering: a dark gradient spans only a few code values, which would show as wide bands;
+    # a fixed 4x4 pattern breaks them up and, unlike random noise, costs the encoder next to nothing.
+    frame.y[:] = np.clip(yuv[:, 0:1] + bayer(height, width), 0, 255).astype(np.uint8)
+    frame.u[:] = np.clip(yuv[::2, 1:2] + bayer(height // 2, width // 2), 0, 255).astype(np.uint8)
+    frame.v[:] = np.clip(yuv[::2, 2:3] + bayer(height // 2, width // 2), 0, 255).astype(np.uint8)
     return frame
 
 
-def image_background(path: Path, width: int, height: int, dim: float = 0.6) -> Frame:
-    """Decode the first frame of an image or video once, scaled and cropped to fill the frame, then dimmed."""
-    vf = (f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},"
-          "format=yuv420p")
+BAYER4 = (np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32) + 0.5) / 16
+
+
+def bayer(height: int, width: int) -> np.ndarray:
+    """The 4x4 Bayer threshold matrix tiled over (height, width), in [0, 1): added before truncating to uint8."""
+    return np.tile(BAYER4, (height // 4 + 1, width // 4 + 1))[:height, :width]
+
+
+def squareish(ratio: float) -> bool:
+    return 0.8 <= ratio <= 1.25
+
+
+def fit_filter(width: int, height: int) -> str:
+    """ffmpeg filters that show a picture whole, the way music apps show album art: a blurred, darker fill of
+    the frame behind the picture fitted inside it. In a wide or square frame the picture sits low, leaving the
+    top for the title; in a tall one it sits in the middle, below the title."""
+    tall = height > width * 1.25
+    box_w, box_h = (width, height) if tall else (min(width, int(height * 0.8)), int(height * 0.8))
+    y = "(H-h)/2" if tall else f"{height}-h-{int(height * 0.05)}"
+    blur = max(4, min(width, height) // 30)
+    return (f"split=2[bg][fg];[bg]scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},"
+            f"boxblur={blur}:3,eq=brightness=-0.12:saturation=0.8[back];"
+            f"[fg]scale={box_w}:{box_h}:force_original_aspect_ratio=decrease[front];"
+            f"[back][front]overlay=x=(W-w)/2:y={y},format=yuv420p")
+
+
+def image_background(path: Path, width: int, height: int, dim: float = 0.6, fit: bool = False) -> Frame:
+    """Decode the first frame of an image or video once, dimmed: scaled and cropped to fill the frame, or with
+    `fit` shown whole over a blurred fill (covers: their edges often hold the title and the artist)."""
+    vf = fit_filter(width, height) if fit else (
+        f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},format=yuv420p")
     proc = procs.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-frames:v", "1",
          "-vf", vf, "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"],

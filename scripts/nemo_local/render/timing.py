@@ -14,6 +14,7 @@ FEATURE_WINDOW_S = N_FFT / RATE
 BEAT_DECAY_S = 0.16
 DROP_DECAY_S = 0.7
 BAND_RANGE_DB = 45.0
+BAND_SPREAD_DB = 40.0
 
 
 @dataclass
@@ -83,10 +84,14 @@ def build(analysis: Analysis, frames: int, fps: int, beat_sync: bool = True, dro
     top = float(np.percentile(audible, 98)) if len(audible) else 0.0
     level = np.clip((loud - (top - 36)) / 36, 0, 1).astype(np.float32)
     bands_db = _per_frame(analysis.bands, frames, fps)
-    if bands_db.size:
+    if bands_db.size and len(audible):
         # Each band over a fixed range below its own loud level: quiet passages still move, loud ones fill up.
+        # A band is never judged louder than the track's loudest band allows (BAND_SPREAD_DB below it), so a band
+        # the audio does not have (the treble of an 8 kHz file) stays low instead of showing its own noise.
         ceiling = np.percentile(bands_db, 99.5, axis=0)
+        ceiling = np.maximum(ceiling, ceiling.max() - BAND_SPREAD_DB)
         bands = np.clip((bands_db - (ceiling - BAND_RANGE_DB)) / BAND_RANGE_DB, 0, 1).astype(np.float32)
+        bands *= np.clip((loud[:, None] + 60) / 12, 0, 1)   # silence (below -60 dBFS) draws nothing
     else:
-        bands = np.zeros((frames, 1), np.float32)
+        bands = np.zeros((frames, max(1, bands_db.shape[1] if bands_db.ndim == 2 else 1)), np.float32)
     return Timing(frames, fps, beat_frames, drop_frames, pulse, drop, hot, level, bands)
