@@ -83,7 +83,7 @@ def demo_track(seconds: float = 20.0, bpm: float = 120.0, drop_at: float | None 
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
     """16-bit mono WAV, written to a temp name and renamed (no half-written file)."""
     tmp = path.with_name(path.name + ".part")
-    with wave.open(str(tmp), "wb") as handle:
+    with tmp.open("wb") as raw, wave.open(raw, "wb") as handle:   # a path wave cannot open: a plain OSError
         handle.setnchannels(1)
         handle.setsampwidth(2)
         handle.setframerate(rate)
