@@ -455,10 +455,11 @@ class TestCli:
         assert result.code == 8 and "export --resume" in result.err
 
 
-def test_errors_never_hold_a_traceback_for_oserror(cli: Any) -> None:
-    assert errors.InputError.exit_code == 7
-    result = cli("upload", "/proc/self/mem.mp3")
-    assert result.code == 7 and "Traceback" not in result.err
+def test_a_path_the_system_refuses_is_one_line_and_exit_7(cli: Any) -> None:
+    result = cli("demo-track", "/proc/no-such-dir/track.wav")     # the write itself fails with an OSError
+    assert result.code == errors.InputError.exit_code == 7
+    assert result.err.count("\n") == 1 and "/proc/no-such-dir/track.wav" in result.err
+    assert "Traceback" not in result.err and "unexpected" not in result.err
 
 
 def test_local_formats_upload_ogg_opus_and_aiff(start_server: Any, tmp_path: Path, wav: Path) -> None:

@@ -106,7 +106,8 @@ class TestSizeCaps:
         data = json.loads(result.out)
         assert Path(data["path"]).stat().st_size <= 10 * MB and data["bytes"] == Path(data["path"]).stat().st_size
         assert Path(data["poster"]).read_bytes()[:3] == b"\xff\xd8\xff"
-        assert "for Discord (at most 10 MB)" in result.err or "Discord" in result.out + result.err
+        assert "for Discord (at most 10 MB)" in data["reply"]          # the reply says which settings it used
+        assert "under the 10 MB cap" in result.err
 
 
 class TestPosterAndProgress:

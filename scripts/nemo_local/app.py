@@ -36,6 +36,7 @@ from nemo_local.http import (
 )
 from nemo_local.store import Store
 from nemo_local.worker import RenderWorker
+from nemo_skill.local import is_loopback
 
 log = logging.getLogger("nemo_local")
 Handler = Callable[[Request, Backend], Awaitable[Response]]
@@ -164,15 +165,10 @@ async def health(request: Request, backend: Backend) -> Response:
     return JSONResponse({"ok": True, "service": "nemo-local"})
 
 
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-
 def _admin_allowed(request: Request, backend: Backend) -> None:
     """Admin routes answer only a loopback Host, the server's secret, and (for POST) a JSON content type:
     a web page elsewhere cannot drive them with a cross-origin text/plain form post."""
-    host = request.headers.get("host", "")
-    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]", 1)[0] + "]"
-    if name.lower() not in LOOPBACK_HOSTS:
+    if not is_loopback(f"http://{request.headers.get('host', '')}"):
         raise Denied(status=403, message="admin routes answer loopback hosts only")
     if not secrets.compare_digest(request.headers.get("x-admin-secret", "").encode(),
                                   backend.config.admin_secret.encode()):

@@ -42,10 +42,6 @@ class Group:
         for proc in procs:
             _kill(proc)
 
-    def alive(self) -> int:
-        with self._lock:
-            return sum(p.poll() is None for p in self._procs)
-
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError, OSError):

@@ -6,7 +6,6 @@ import math
 import re
 import secrets
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -14,7 +13,7 @@ from starlette.responses import FileResponse, Response
 
 from nemo_local.draft_schema import DraftInvalid, validate
 from nemo_local.http import Backend, Denied, authenticate, check_fault, iso, json_body, own_session, render_ok
-from nemo_local.worker import Ticket
+from nemo_local.worker import Ticket, poster_path
 from nemo_skill.timeline import exportable
 
 RENDER_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
@@ -27,7 +26,7 @@ def render_cost(draft: dict[str, Any], seconds_per_credit: float) -> int:
     return max(1, math.ceil(seconds / seconds_per_credit))
 
 
-def _status_data(request: Request, row: sqlite3.Row) -> dict[str, Any]:
+def _status_data(request: Request, backend: Backend, row: sqlite3.Row) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": row["render_id"], "status": row["status"], "progress": row["progress"],
         "createdAt": iso(row["created"]), "completedAt": iso(row["completed"]),
@@ -35,7 +34,7 @@ def _status_data(request: Request, row: sqlite3.Row) -> dict[str, Any]:
     if row["status"] == "completed":
         data["outputUrl"] = str(request.url_for("render_output", key=row["access_key"],
                                                 name=f"{row['render_id']}.mp4"))
-        if row["output_path"] and Path(row["output_path"]).with_suffix(".jpg").exists():
+        if poster_path(backend.config, row["access_key"]).exists():
             data["posterUrl"] = str(request.url_for("render_output", key=row["access_key"],
                                                     name=f"{row['render_id']}.jpg"))
     if row["error"]:
@@ -103,7 +102,7 @@ def _own_render(backend: Backend, user: sqlite3.Row, render_id: str) -> sqlite3.
 async def status(request: Request, backend: Backend) -> Response:
     user = authenticate(backend, request)
     check_fault(backend, "render_status")
-    return render_ok(_status_data(request, _own_render(backend, user, request.path_params["render_id"])))
+    return render_ok(_status_data(request, backend, _own_render(backend, user, request.path_params["render_id"])))
 
 
 async def cancel(request: Request, backend: Backend) -> Response:
@@ -116,7 +115,7 @@ async def cancel(request: Request, backend: Backend) -> Response:
             backend.store.finish_render(user["user_id"], row["render_id"], "cancelled",
                                         error="cancelled by the user")
     row = _own_render(backend, user, row["render_id"])
-    return render_ok(_status_data(request, row))
+    return render_ok(_status_data(request, backend, row))
 
 
 async def output(request: Request, backend: Backend) -> Response:
@@ -127,7 +126,7 @@ async def output(request: Request, backend: Backend) -> Response:
     if row is None or not row["output_path"]:
         raise Denied(status=404, message="no such output")
     if request.path_params["name"].endswith(".jpg"):   # the poster beside the video
-        poster = Path(row["output_path"]).with_suffix(".jpg")
+        poster = poster_path(backend.config, row["access_key"])
         if not poster.exists():
             raise Denied(status=404, message="no poster for this render")
         return FileResponse(poster, media_type="image/jpeg", filename=f"{row['render_id']}.jpg")

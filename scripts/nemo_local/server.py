@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import socket
@@ -18,6 +17,7 @@ from nemo_local.app import create_app
 from nemo_local.config import ServerConfig
 from nemo_local.guard import guarded_protocol
 from nemo_local.media import ffmpeg_exe
+from nemo_skill.local import is_loopback
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -49,15 +49,6 @@ class UnsafeBind(ValueError):
     """Serving beyond loopback without a server key."""
 
 
-def is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def write_admin_secret(config: ServerConfig) -> Path:
     """The fault-injection secret, in a 0600 file of the data dir (its value is never printed or logged)."""
     path = config.data_dir / "admin-secret"
@@ -71,12 +62,13 @@ def write_admin_secret(config: ServerConfig) -> Path:
 def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve until interrupted. Beyond loopback only with a server key, and with a warning."""
     log = logging.getLogger("nemo_local")
-    if not is_loopback_host(host) and not config.server_key:
+    shown = f"[{host}]" if ":" in host else host
+    loopback = is_loopback(f"http://{shown}")
+    if not loopback and not config.server_key:
         raise UnsafeBind(f"serving on {host} would let anyone on the network use this machine's renderer")
     sock = _bind(host, port)
     server = _server(config, quiet=False)
-    shown = f"[{host}]" if ":" in host else host
-    if not is_loopback_host(host):
+    if not loopback:
         log.warning("WARNING: serving on %s, reachable from the network; every API request needs the key in "
                     "X-Server-Key (NEMO_SERVER_KEY). Outputs download from unguessable links.", shown)
     if config.enable_faults:

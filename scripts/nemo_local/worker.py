@@ -78,7 +78,7 @@ class RenderWorker:
 
     def start(self) -> None:
         """Start the threads; renders a previous run left unfinished are done again from the start."""
-        for pattern in ("*.part.mp4", "*.part.jpg", "*.part.jpg.part"):
+        for pattern in ("*.part.mp4", "*.part.jpg"):
             for part in self.config.renders_dir.glob(pattern):
                 part.unlink(missing_ok=True)
         for row in self.store.unfinished_renders():
@@ -112,10 +112,6 @@ class RenderWorker:
 
     def submit(self, ticket: Ticket) -> None:
         self._queue.put(ticket)
-
-    def running(self) -> int:
-        with self._lock:
-            return len(self._running)
 
     def _loop(self) -> None:
         while not self._stopping.is_set():

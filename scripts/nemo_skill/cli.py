@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from nemo_skill import errors, gui, local, routing, skill, timeline
 from nemo_skill import export as exporting
 from nemo_skill.api import Api, Settings
@@ -173,8 +175,6 @@ def seconds_value(value: str) -> float:
 
 def api_base(value: str) -> str:
     """A backend URL from NEMO_API_URL or skill.yaml, checked: one clear error instead of a traceback later."""
-    import httpx
-
     try:
         url = httpx.URL(value)
     except (httpx.InvalidURL, ValueError):
@@ -305,12 +305,8 @@ def cmd_export(api: Api, out: Out, args: argparse.Namespace) -> None:
         notice(f"Stopped waiting; render {render_id} goes on. Resume with: nemo.py export --resume "
                "(or cancel it with: nemo.py export --cancel)")
         raise
-    assert done.url is not None
-    target = exporting.target_path(args.output, render_id, args.force)
-    exporting.remember_target(api, render_id, target, options.get("maxBytes"))
-    path = exporting.download(api, done.url, target)
-    exporting.check_size(path, options.get("maxBytes"))
-    exporting.mark_downloaded(api, render_id, path)
+    path = exporting.fetch(api, render_id, done, exporting.target_path(args.output, render_id, args.force),
+                           options.get("maxBytes"))
     poster = exporting.download_poster(done.poster, path) if done.poster else None
     size = path.stat().st_size
     out.put(render_id=render_id, path=str(path), media=f"MEDIA:{path}", bytes=size,
@@ -329,14 +325,12 @@ def cmd_preview(api: Api, out: Out, args: argparse.Namespace) -> None:
         exporting.target_path(args.output, "preview.mp4", args.force)
 
     def begin(session_id: str) -> str:
-        return exporting.start_render(api, session_id, exporting.latest_draft(api, session_id), {"preview": 1})
+        return exporting.start_render(api, session_id, exporting.latest_draft(api, session_id), {"preview": True})
     render_id = api.with_session(begin)
     notice(f"Rendering a 10-second preview ({render_id})...")
     done = exporting.wait_for(api, render_id, Progress(render_id, out.as_json).update)
-    assert done.url is not None
-    path = exporting.download(api, done.url, exporting.target_path(args.output or Path(f"preview-{render_id}.mp4"),
-                                                                   render_id, args.force))
-    exporting.mark_downloaded(api, render_id, path)
+    target = exporting.target_path(args.output or Path(f"preview-{render_id}.mp4"), render_id, args.force)
+    path = exporting.fetch(api, render_id, done, target)
     out.put(render_id=render_id, path=str(path), media=f"MEDIA:{path}", preview=True)
     out.line(str(path))
     out.line(f"MEDIA:{path}")

@@ -7,7 +7,7 @@ import json
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,8 @@ def latest_draft(api: Api, session_id: str) -> dict[str, Any]:
     return draft
 
 
-def start_render(api: Api, session_id: str, draft: dict[str, Any], options: dict[str, int] | None = None) -> str:
+def start_render(api: Api, session_id: str, draft: dict[str, Any],
+                 options: Mapping[str, int | bool] | None = None) -> str:
     """Queue a render; a start that fails for a passing reason is tried once more with a new id.
 
     `options` go into the request's `output` (`maxBytes`, `audioKbps`: a size cap and the audio rate)."""
@@ -154,7 +155,6 @@ def target_path(output: Path | None, url_or_id: str, force: bool) -> Path:
     return path
 
 
-MP4_BRANDS = (b"ftyp",)
 TEXT_TYPES = ("application/json", "text/", "application/problem+json", "application/xml")
 
 
@@ -224,7 +224,7 @@ def download(api: Api, url: str, path: Path, progress: bool | None = None) -> Pa
         size = part.stat().st_size
         with part.open("rb") as handle:
             head = handle.read(12)
-        if head[4:8] not in MP4_BRANDS:
+        if head[4:8] != b"ftyp":   # every MP4 opens with its ftyp box
             keep_part = False
             raise _refused(resp, head + part.read_bytes()[12:65536])
         if expected is not None and size != expected:
@@ -243,8 +243,8 @@ def download(api: Api, url: str, path: Path, progress: bool | None = None) -> Pa
 
 def check_size(path: Path, max_bytes: int | None) -> None:
     """A size cap is met, not hoped for: a file over it is removed and reported."""
-    if max_bytes and path.stat().st_size > max_bytes:
-        size = path.stat().st_size
+    size = path.stat().st_size
+    if max_bytes and size > max_bytes:
         path.unlink()
         raise errors.RenderFailed(f"the video came out at {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB cap",
                                   hint="Trim the clip or allow a larger --max-size.")
@@ -272,13 +272,16 @@ def download_poster(url: str, video: Path) -> Path | None:
             part.unlink()
 
 
-def mark_downloaded(api: Api, render_id: str, path: Path) -> None:
-    api.store.save_render(api.settings.api_key, {"id": render_id, "downloaded": True, "path": str(path)})
-
-
-def remember_target(api: Api, render_id: str, path: Path, max_bytes: int | None = None) -> None:
-    """Where this render's file goes (and its size cap), so a resumed download continues the same .part."""
-    api.store.save_render(api.settings.api_key, {"id": render_id, "path": str(path), "max_bytes": max_bytes})
+def fetch(api: Api, render_id: str, done: RenderStatus, target: Path, max_bytes: int | None = None) -> Path:
+    """Download a completed render to `target` and settle its record: where it goes (and its size cap) is
+    remembered first, so a broken download resumes into the same .part; the size cap is checked."""
+    assert done.url is not None   # wait_for returns only completed renders with a link
+    key = api.settings.api_key
+    api.store.save_render(key, {"id": render_id, "path": str(target), "max_bytes": max_bytes})
+    path = download(api, done.url, target)
+    check_size(path, max_bytes)
+    api.store.save_render(key, {"id": render_id, "downloaded": True, "path": str(path)})
+    return path
 
 
 def cancel(api: Api, render_id: str) -> RenderStatus:

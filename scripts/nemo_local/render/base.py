@@ -28,7 +28,8 @@ class RenderJob:
     fps: int = 30
     max_side: int = 0                        # scale the frame down to this longest side (0 = as the draft says)
     preset: str = "ultrafast"
-    poster: Path | None = None               # write a JPEG still here (first drop, else one third in)
+    poster: Path | None = None               # write a JPEG still here (a second after the first drop, else one
+                                             # third in); the caller renames it, as the MP4
     encoding: EncodeSettings | None = None   # everything the encoder is told; None: the defaults with `preset`
     progress: Callable[[float], None] = field(default=lambda fraction: None)
     cancelled: Callable[[], bool] = field(default=lambda: False)

@@ -128,16 +128,14 @@ def preview_window(timing: Timing, seconds: float) -> range:
 
 
 def write_poster(frame: Frame, path: Path) -> None:
-    """The frame as a JPEG (BT.709 limited-range YUV to sRGB), written atomically."""
+    """The frame as a JPEG (BT.709 limited-range YUV to sRGB); like the MP4, the caller renames it when done."""
     from PIL import Image
 
     y = (frame.y.astype(np.float32) - 16) * 1.164
     u = np.repeat(np.repeat(frame.u.astype(np.float32) - 128, 2, 0), 2, 1)
     v = np.repeat(np.repeat(frame.v.astype(np.float32) - 128, 2, 0), 2, 1)
     rgb = np.stack([y + 1.793 * v, y - 0.213 * u - 0.533 * v, y + 2.112 * u], axis=-1)
-    part = path.with_name(path.name + ".part")
-    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(part, format="JPEG", quality=88)
-    part.replace(path)
+    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(path, format="JPEG", quality=88)
 
 
 class MusicRenderer:
@@ -175,9 +173,7 @@ class MusicRenderer:
                   if seg.get("text")]
         window = preview_window(timing, PREVIEW_SECONDS) if preview else range(frames)
         settings, cap = encode_settings(job, meta, len(window) / fps)
-        poster = (int(timing.drop_frames[0]) + fps) if len(timing.drop_frames) else frames // 3   # after the flash
-        if preview:
-            poster = -1
+        poster = -1 if preview else (int(timing.drop_frames[0]) + fps) if len(timing.drop_frames) else frames // 3
         for _ in range(3):   # a size cap is met, not hoped for: encode again at a lower rate when it was missed
             self._loop(job, timing, background, flashes, make_style(style_name if style_name in STYLES else "bars",
                        width, height, timing.bands.shape[1], fps), titles, accent, hot,
