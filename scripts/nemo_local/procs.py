@@ -61,6 +61,11 @@ def tracked(group: Group) -> Iterator[Group]:
         _local.group = previous
 
 
+def current() -> Group | None:
+    """This thread's open Group, to hand to a helper thread (which then opens it with `tracked`)."""
+    return getattr(_local, "group", None)
+
+
 def popen(cmd: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
     """subprocess.Popen in a new process group, registered with this thread's open Group."""
     proc: subprocess.Popen[bytes] = subprocess.Popen(cmd, start_new_session=True, **kwargs)

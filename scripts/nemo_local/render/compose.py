@@ -1,0 +1,121 @@
+"""The compositor's vocabulary: what every layer sees (the scene, once; the beat state, per frame).
+
+How a video is made (read this before adding a visual feature):
+
+    draft (t/tt/sg/d/m)  ->  engine.MusicRenderer  ->  layers, in track order  ->  one yuv420p Frame  ->  Encoder
+                                  |                        backdrop  (video track tt=0: photos, clips, cover,
+                              analysis -> Timing                      gradient; cuts, pan, transitions)
+                              (beats, drops, levels)       flash     (the drop's bloom over whatever is below)
+                                                           visualizer (the style + particles; m.visualizer)
+                                                           titles    (text track tt=7)
+                                                           progress  (m.progress_bar)
+
+- A layer is a small object with `draw(frame, beat)` and `close()`. It prepares what it can once, in its
+  constructor, from the `Scene`; `draw` paints frame `beat.index` into the shared frame, in place, and must
+  not keep references to the frame between calls. Layers are drawn one after another into the same buffer;
+  the order is the list `engine.layers_for` builds.
+- The renderer owns everything else: timing, the per-frame `Beat` (pulse, drop, colour, shake), the audio
+  blocks, the encoder, the poster, progress and cancellation. A layer never encodes, never sleeps, never
+  looks at the draft's words: the director already turned words into the draft.
+- Memory does not grow with the track: layers hold at most the current and the next picture, and frames are
+  drawn one at a time.
+
+A new visual feature is a new layer (and, if it needs words, a director rule writing a draft key); not a new
+branch in the frame loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from nemo_local.render.frame import Frame
+from nemo_local.render.timing import Timing
+
+Colour = tuple[float, float, float]
+FLASH_FROM = 0.45          # the drop envelope above which the flash shows
+
+
+@dataclass
+class Scene:
+    """What every layer may read while it prepares: the frame size, the music's timing and the draft."""
+
+    width: int
+    height: int
+    fps: int
+    timing: Timing
+    draft: dict[str, Any]
+    sources: dict[str, Path]          # file id -> path
+    audio: Path
+    has_cover: bool                   # the audio file carries album art
+    accent: Colour
+    hot: Colour                       # the colour a drop switches to
+    preview: bool = False
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.draft.get("m") or {}
+
+    def segments(self, kind: int) -> list[dict[str, Any]]:
+        return track_segments(self.draft, kind)
+
+
+def track_segments(draft: dict[str, Any], kind: int) -> list[dict[str, Any]]:
+    """The segments of the draft's first track of type `kind` (0 video, 1 audio, 7 text)."""
+    for track in draft.get("t") or []:
+        if isinstance(track, dict) and track.get("tt") == kind and track.get("sg"):
+            return [s for s in track["sg"] if isinstance(s, dict)]
+    return []
+
+
+@dataclass
+class Beat:
+    """The state of the music at one frame, computed once by the renderer and read by every layer."""
+
+    index: int
+    samples: np.ndarray               # this frame's audio, mono, -1..1
+    pulse: float                      # beat envelope 0..1
+    drop: float                       # drop envelope 0..1
+    colour: Colour                    # YUV of the accent in use (towards white on a flash)
+    dx: int = 0                       # shake offset, even pixels
+    dy: int = 0
+    drop_starts: bool = False         # this frame is a drop
+    still: Frame | None = None        # the background, when it is one unchanging picture and not flashing
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def flashing(self) -> bool:
+        return self.drop > FLASH_FROM
+
+
+class Layer(Protocol):
+    def draw(self, frame: Frame, beat: Beat) -> None:
+        """Paint this frame's part into `frame`, in place."""
+
+    def close(self) -> None:
+        """Release processes and threads; called once, also after an error or a cancel."""
+
+
+def beats(timing: Timing, accent: Colour, hot: Colour, width: int, height: int,
+          seed: int = 11) -> Callable[[int, np.ndarray], Beat]:
+    """A function (index, samples) -> Beat: the pulse, the drop, the colour and a seeded shake."""
+    rng = np.random.default_rng(seed)
+    shake = min(width, height) * 0.025
+    drops = set(timing.drop_frames.tolist()) if timing.drop.any() else set()
+
+    def at(index: int, samples: np.ndarray) -> Beat:
+        pulse, drop = float(timing.pulse[index]), float(timing.drop[index])
+        dx = dy = 0
+        if drop > 0.25:
+            dx, dy = (int(v * shake * drop) & ~1 for v in rng.uniform(-1, 1, 2))
+        colour = hot if timing.hot[index] else accent
+        if drop > FLASH_FROM:   # on the flash, the visual turns towards white to stay visible
+            colour = (colour[0] + (235 - colour[0]) * drop, 128 + (colour[1] - 128) * (1 - drop),
+                      128 + (colour[2] - 128) * (1 - drop))
+        return Beat(index, samples, pulse, drop, colour, dx, dy, index in drops)
+
+    return at
