@@ -55,7 +55,7 @@ class TestDraftSchema:
         ({"d": "abc"}, "draft.d"), ({"d": [1]}, "draft.d"), ({"d": float("inf")}, "draft.d"),
         ({"d": -5}, "draft.d"), ({"m": {"width": 1e9}}, "draft.m.width"), ({"m": {"drops": "yes"}}, "draft.m.drops"),
         ({"t": [{"tt": 1, "sg": [{"text": "x" * 501}]}]}, "longer than 500"),
-        ({"t": [{"tt": 0, "sg": [{}] * 501}]}, "more than 500 segments"),
+        ({"t": [{"tt": 0, "sg": [{}] * 2001}]}, "more than 2000 segments"),
         ({"t": "tracks"}, "draft.t must be a list"),
     ])
     def test_every_number_and_string_is_bounded(self, patch: dict[str, Any], field: str) -> None:

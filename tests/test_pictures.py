@@ -14,8 +14,8 @@ from nemo_local.analysis import analyse
 from nemo_local.director import direct
 from nemo_local.media import ffmpeg_exe
 from nemo_local.render.colour import hex_rgb, yuv
-from nemo_local.render.layers import flash_levels, hot_colour
 from nemo_local.render.frame import gradient_background, image_background
+from nemo_local.render.layers import flash_levels, hot_colour
 from nemo_local.render.timing import build
 from nemo_local.synth import demo_track, write_wav
 from test_render import draft, luma_frames, render

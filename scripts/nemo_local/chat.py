@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from nemo_local import events
+from nemo_local.analysis import analyse
 from nemo_local.director import default_style, direct
 from nemo_local.http import Backend, Denied, authenticate, check_fault, json_body
+from nemo_local.montage import Rhythm, rhythm_of
+
+log = logging.getLogger("nemo_local")
 
 GUI_REPLY = ("Your video is ready on the canvas. Click the Export button to download it, open the Effects panel "
              "to change the look, or drag and drop more clips; you can also preview in timeline.")
@@ -33,8 +39,17 @@ def _message_text(body: dict[str, Any]) -> str:
 
 
 def _session_files(backend: Backend, session_id: str) -> list[dict[str, Any]]:
-    return [{"file_id": f["file_id"], "filename": f["filename"], "kind": f["kind"], "info": json.loads(f["info"])}
-            for f in backend.store.files(session_id)]
+    return [{"file_id": f["file_id"], "filename": f["filename"], "kind": f["kind"], "info": json.loads(f["info"]),
+             "path": f["path"]} for f in backend.store.files(session_id)]
+
+
+def _rhythm(file: dict[str, Any]) -> Rhythm | None:
+    """The beats, drops and sections of an uploaded audio file (cached next to it after the first time)."""
+    try:
+        return rhythm_of(analyse(Path(file["path"])))
+    except Exception:   # a file that cannot be analysed: its pictures are cut at a fixed pace instead
+        log.warning("cannot analyse %s for the montage", file.get("filename"), exc_info=True)
+        return None
 
 
 async def run_sse(request: Request, backend: Backend) -> Response:
@@ -74,7 +89,7 @@ async def run_sse(request: Request, backend: Backend) -> Response:
             "files": [{"name": f["filename"], "kind": f["kind"], "duration": f["info"].get("duration")}
                       for f in files]}))
         style = default_style(request.headers.get("x-skill-source"))
-        work = asyncio.ensure_future(asyncio.to_thread(direct, text, state.get("draft") or {}, files, style))
+        work = asyncio.ensure_future(asyncio.to_thread(direct, text, state.get("draft") or {}, files, style, _rhythm))
         while not work.done():  # heartbeats while the director works
             done, _ = await asyncio.wait({work}, timeout=interval)
             if not done:

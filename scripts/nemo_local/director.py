@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from nemo_local.montage import Rhythm
+from nemo_local.shots import Edit, choose_audio, options, picture_order, video_segments
 from nemo_skill.destinations import DESTINATIONS, MB, parse_size
 
 VIDEO, AUDIO, TEXT = 0, 1, 7
@@ -46,8 +49,9 @@ CANNOT = re.compile(
     re.I,
 )
 LOCAL_CAN = ("Local mode can: pick a style (waveform, bars, circle, pulse rings), set colours, the aspect ratio "
-             "(16:9, 9:16, 1:1), a background image, a title with timing, the music volume, beat sync, "
-             "drop highlights and a progress bar.")
+             "(16:9, 9:16, 1:1), a background image or your photos and clips cut to the beat (faster or slower "
+             "cuts, shuffle, swap or drop a picture, crossfades, the visualizer over them or off), which track "
+             "to use, a title with timing, the music volume, beat sync, drop highlights and a progress bar.")
 
 
 QUOTED = re.compile(r'"[^"]*"|“[^”]*”|「[^」]*」|(?<!\w)\'[^\']*\'(?!\w)')
@@ -76,7 +80,7 @@ def _destination(lowered: str, meta: dict[str, Any], duration_ms: int, out: Dire
             out.changes.append(f"for {place.name}" + (f" (at most {place.max_bytes / MB:g} MB)"
                                                        if place.max_bytes else ""))
             if place.max_seconds and duration_ms > place.max_seconds * 1000:
-                if re.search(r"\btrim|\bcut\b|\bshorten", lowered):
+                if re.search(r"\btrim|\bshorten|\bcut (?:it|the (?:track|song|audio|video))\b", lowered):
                     out.changes.append(f"trimmed to {place.max_seconds:g} s")
                     return int(place.max_seconds * 1000)
                 out.notes.append(f"{place.name} takes at most {place.max_seconds:g} s and this runs "
@@ -123,31 +127,25 @@ def _colour(text: str) -> str | None:
     return None
 
 
-def _audio_source(files: list[dict[str, Any]]) -> dict[str, Any] | None:
-    audio = [f for f in files if f["kind"] == "audio"]
-    if audio:
-        return audio[-1]
-    video = [f for f in files if f["kind"] == "video" and f["info"].get("has_audio")]
-    return video[-1] if video else None
-
-
-def _visual_source(files: list[dict[str, Any]]) -> dict[str, Any] | None:
-    visual = [f for f in files if f["kind"] in ("image", "video")]
-    return visual[-1] if visual else None
-
-
 def default_style(skill_source: str | None) -> str:
     """Podcasts (the video-a2e skill) start as a waveform audiogram; music starts as spectrum bars."""
     return "wave" if skill_source == "video-a2e" else "bars"
 
 
-def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style: str = "bars") -> Direction:
-    """Apply one user message to the draft. `files` are the session's uploads, oldest first."""
+def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style: str = "bars",
+           rhythm: Callable[[dict[str, Any]], Rhythm | None] | None = None) -> Direction:
+    """Apply one user message to the draft. `files` are the session's uploads, oldest first; `rhythm` gives an
+    audio file's beats, drops and sections (asked only when several pictures are cut to the music)."""
     new: dict[str, Any] = copy.deepcopy(draft) if draft.get("t") else {"t": [], "d": 0, "m": {}}
     meta = {**DEFAULT_META, "style": style, **new.get("m", {})}
     out = Direction(new)
     words = QUOTED.sub(" ", text)      # quoted text is content (a title), never an option
     lowered = words.lower()
+    old_video = [s for t in new["t"] if t.get("tt") == VIDEO for s in t.get("sg") or []]
+    edit = Edit()
+    order = picture_order(lowered, meta, files, edit, list(dict.fromkeys(
+        str(s["src"]) for s in old_video if s.get("src"))))
+    lowered = options(edit.rest, meta, edit)
 
     for pattern, aspect in ASPECT_WORDS:
         if re.search(pattern, lowered):
@@ -160,6 +158,8 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
         if re.search(pattern, lowered):
             meta["style"] = style
             out.changes.append(f"style {style}")
+            if meta.get("visualizer") is False and "visualizer off" not in edit.changes:
+                meta["visualizer"] = True     # naming a style asks to see it
             break
     colour = _colour(words)
     if colour:
@@ -179,8 +179,9 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
             meta[key] = True
             out.changes.append(f"{key} on")
 
-    audio = _audio_source(files)
-    visual = _visual_source(files)
+    old_audio = [s for t in new["t"] if t.get("tt") == AUDIO for s in t.get("sg") or []]
+    audio = choose_audio(text.lower(), files, str(old_audio[0].get("src")) if old_audio else None,
+                         int(meta.get("seen", 0) or 0), edit)
     if audio is None and not draft.get("t"):
         out.reply = "Upload an audio file first (MP3, WAV, AAC, FLAC or M4A), then tell me what video you want."
         return out
@@ -205,15 +206,26 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
         if old[0].get("src") != audio["file_id"]:
             out.changes.append(f"audio {audio['filename']}")
         by_type[AUDIO] = {"tt": AUDIO, "n": "BGM", "sg": [segment]}
-    wants_image = re.search(r"\bno (?:background )?image\b|\bremove the (?:background )?image\b", lowered) is None
-    if visual is not None and wants_image:
-        vis = {"id": "v1", "kind": visual["kind"], "name": visual["filename"], "src": visual["file_id"]}
+    wants_image = re.search(r"\bno (?:background )?(?:image|photos?|pictures?)\b|\bremove the (?:background )?"
+                            r"(?:image|photos?|pictures?)\b", lowered) is None
+    if wants_image and order:
+        chosen = audio
+        pictures = video_segments(order, files, meta, duration,
+                                  lambda: rhythm(chosen) if rhythm is not None and chosen is not None else None)
     else:
-        vis = {"id": "v1", "kind": "visualizer", "name": f"{meta['style']} visualizer"}
-    old_vis = (by_type.get(VIDEO, {}).get("sg") or [{}])[0]
-    if old_vis.get("src") != vis.get("src") or old_vis.get("name") != vis["name"]:
-        out.changes.append(f"visual {vis['name']}")
-    by_type[VIDEO] = {"tt": VIDEO, "n": "Visual", "sg": [{**vis, "s": 0, "d": duration}]}
+        pictures = []
+    if not pictures:
+        pictures = [{"id": "v1", "kind": "visualizer", "name": f"{meta['style']} visualizer", "s": 0, "d": duration}]
+    if len(pictures) > 1:
+        if [(s.get("src"), s.get("s")) for s in old_video] != [(s["src"], s["s"]) for s in pictures]:
+            out.changes.append(f"{len(pictures)} shots of {len(order)} pictures cut on the music")
+    elif not old_video or old_video[0].get("src") != pictures[0].get("src") or \
+            old_video[0].get("name") != pictures[0]["name"] or len(old_video) > 1:
+        out.changes.append(f"visual {pictures[0]['name']}")
+    by_type[VIDEO] = {"tt": VIDEO, "n": "Visual", "sg": pictures}
+    meta["seen"] = len(files)
+    out.changes += edit.changes
+    out.notes += edit.notes
 
     title = _find_title(text)
     if title:

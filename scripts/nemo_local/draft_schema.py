@@ -13,14 +13,15 @@ from typing import Any
 
 MAX_DRAFT_BYTES = 512 * 1024
 MAX_TRACKS = 16
-MAX_SEGMENTS = 500
+MAX_SEGMENTS = 2000               # a long track cut once a bar to many photos
 MAX_MS = 6 * 3600 * 1000          # six hours: longer than any audio the renderer takes
 MAX_TEXT = 500
 MAX_SHORT = 200
 MAX_DEPTH = 8
 TRACK_TYPES = range(0, 32)
 
-# Per key: (kind, low, high). Kinds: "num" finite number, "int", "bool", "str" (high = max length).
+# Per key: (kind, low, high). Kinds: "num" finite number, "int", "bool", "str" (high = max length), "strs" (a list
+# of short strings, high = max items).
 SEGMENT_FIELDS: dict[str, tuple[str, float, float]] = {
     "s": ("num", 0, MAX_MS), "d": ("num", 0, MAX_MS), "v": ("num", 0, 2),
     "text": ("str", 0, MAX_TEXT), "name": ("str", 0, MAX_SHORT), "src": ("str", 0, MAX_SHORT),
@@ -33,7 +34,9 @@ META_FIELDS: dict[str, tuple[str, float, float]] = {
     "background": ("str", 0, 32), "title": ("str", 0, MAX_TEXT), "beat_sync": ("bool", 0, 1),
     "drops": ("bool", 0, 1), "progress_bar": ("bool", 0, 1), "cover": ("bool", 0, 1),
     "max_bytes": ("int", 100_000, 4_000_000_000), "audio_kbps": ("int", 32, 320), "destination": ("str", 0, 40),
-    "trim_ms": ("int", 0, MAX_MS), "preview": ("bool", 0, 1),
+    "trim_ms": ("int", 0, MAX_MS), "preview": ("bool", 0, 1), "visualizer": ("bool", 0, 1),
+    "cut_beats": ("int", 0, 64), "transition": ("str", 0, 16), "seen": ("int", 0, 100_000),
+    "pictures": ("strs", 0, MAX_SEGMENTS),
 }
 
 
@@ -43,6 +46,12 @@ class DraftInvalid(ValueError):
 
 def _check(where: str, value: Any, rule: tuple[str, float, float]) -> None:
     kind, low, high = rule
+    if kind == "strs":
+        if not isinstance(value, list) or len(value) > high:
+            raise DraftInvalid(f"{where} must be a list of at most {int(high)} strings")
+        for i, item in enumerate(value):
+            _check(f"{where}[{i}]", item, ("str", 0, MAX_SHORT))
+        return
     if kind == "bool":
         if not isinstance(value, bool):
             raise DraftInvalid(f"{where} must be true or false")

@@ -21,7 +21,7 @@ from nemo_skill.chat import run_turn
 from nemo_skill.destinations import DESTINATIONS, output_options
 from nemo_skill.store import Store
 from nemo_skill.text import json_safe, printable
-from nemo_skill.upload import check_files, upload_files, upload_urls
+from nemo_skill.upload import check_files, ordinal, split_inputs, upload_files, upload_urls
 
 SLEEP: Callable[[float], None] = time.sleep   # tests replace this to skip real waits
 API_URL_ENV = "NEMO_API_URL"
@@ -80,10 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
             "nemo.py --local preview -o look.mp4")
     p.add_argument("-o", "--output", type=Path, help="file or folder for the clip (default: preview-<id>.mp4)")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
-    p = add("make", "one go: new session, upload, describe, export, download",
-            "nemo.py --local make song.mp3 --image cover.jpg -o song.mp4")
-    p.add_argument("audio", type=Path)
-    p.add_argument("--image", type=Path, help="background image")
+    p = add("make", "one go: new session, upload, describe, export, download (one video per audio file; "
+                    "photos and clips after the audio are cut to the music)",
+            "nemo.py --local make song.mp3 photo1.jpg photo2.jpg clip.mp4 --prompt 'cut on the beat, bars over them'"
+            "\n  nemo.py --local make a.mp3 b.mp3 c.mp3 --image cover.jpg -o videos/")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="FILE",
+                   help="audio file(s), then images and video clips in the order they should show")
+    p.add_argument("--image", type=Path, help="a background image (the same as naming it after the audio)")
     p.add_argument("--prompt", help="what the video should look like (default: the skill's example prompt)")
     p.add_argument("-o", "--output", type=Path)
     sharing(p)
@@ -371,22 +374,41 @@ class Progress:
 
 
 def cmd_make(api: Api, out: Out, args: argparse.Namespace) -> None:
-    files = [args.audio] + ([args.image] if args.image else [])
-    check_files(files, int(skill.config()["limits"]["max_upload_bytes"]), api.settings.local)
-    output = args.output or Path(args.audio.stem + ".mp4")
-    if output.is_dir():
-        output = output / (args.audio.stem + ".mp4")
-    args.output = exporting.target_path(output, "video.mp4", args.force)
+    audio, pictures = split_inputs(list(args.inputs) + ([args.image] if args.image else []),
+                                          api.settings.local)
+    check_files(audio + pictures, int(skill.config()["limits"]["max_upload_bytes"]), api.settings.local)
+    batch = len(audio) > 1
+    if batch and args.output is not None and (args.output.suffix or args.output.is_file()) \
+            and not args.output.is_dir():
+        raise errors.UsageError("with several audio files, -o names a folder: one video per audio file")
+    if batch and args.output is not None:
+        try:
+            args.output.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise errors.InputError(f"cannot create the folder {args.output}: {exc.strerror}") from None
+    targets = []
+    for track in audio:
+        output = args.output or Path(track.stem + ".mp4")
+        if output.is_dir() or batch:
+            output = output / (track.stem + ".mp4")
+        targets.append(exporting.target_path(output, "video.mp4", args.force))
     prompt = args.prompt or skill.config()["variants"][skill.meta().name]["example_prompt"]
     prompt += sharing_options(args)[1]   # "for discord": the reply then says which settings it used
     api.session_id(new=True)
     notice("Started a new editing session.")
-    quiet = Out(True)
-    cmd_upload(api, quiet, files, [])
-    notice(f"Uploaded {len(files)} file(s); asking for: {prompt}")
-    cmd_chat(api, out, prompt)
-    args.cancel = args.resume = False
-    cmd_export(api, out, args)
+    cmd_upload(api, Out(True), audio + pictures, [])
+    notice(f"Uploaded {len(audio) + len(pictures)} file(s); asking for: {prompt}")
+    videos = []
+    for number, (track, target) in enumerate(zip(audio, targets, strict=True), 1):
+        pick = f" Use the {ordinal(number)} track." if batch else ""
+        cmd_chat(api, out, prompt + pick if number == 1 else pick.strip())
+        args.cancel = args.resume = False
+        args.output = target
+        cmd_export(api, out, args)
+        videos.append({"audio": track.name, **{k: out.data.get(k) for k in ("render_id", "path", "media", "bytes",
+                                                                            "poster")}})
+    if batch:
+        out.put(videos=videos)
 
 
 def cmd_local_only(args: argparse.Namespace, out: Out) -> None:

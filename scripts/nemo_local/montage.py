@@ -1,0 +1,113 @@
+"""Cutting the user's pictures to the music: where the cuts go and which picture each shot shows.
+
+Pure functions; the director calls them with the track's rhythm (beats, drops, sections, how loud each
+section is) and writes the result into the draft's video track as segments with `s` and `d` in ms.
+
+The rules, the way an editor cuts a montage to music:
+- one cut per bar (every 4 beats) by default, counted afresh from every section boundary and drop;
+- a cut on every drop and on every section boundary (snapped to the nearest beat);
+- in the loud sections the cuts come twice as often;
+- never a shot shorter than half the pace (so no sliver before the first beat), nor than MIN_SHOT_S;
+  a track without a beat is cut every FALLBACK_SHOT_S.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+MIN_SHOT_S = 0.4
+FALLBACK_SHOT_S = 4.0
+MAX_SHOTS = 1500              # the draft schema allows 2000 segments per track
+SNAP_S = 0.15
+LOUD_SECTION_DB = 2.0         # a section this much louder than the track's median section is loud
+
+
+@dataclass
+class Rhythm:
+    beats: list[float]        # seconds
+    drops: list[float]
+    sections: list[float]     # section starts after 0
+    loud: list[bool]          # per section, the first starting at 0
+
+
+def rhythm_of(analysis: Any) -> Rhythm:
+    """The parts of an `Analysis` a montage needs, with each section marked loud or not."""
+    from nemo_local.analysis.features import FEATURE_RATE
+
+    bounds = [0.0, *sorted(analysis.sections), float(analysis.duration)]
+    loud_db = 20 * np.log10(np.asarray(analysis.rms, dtype=np.float64) + 1e-6)
+    means = []
+    for a, b in itertools.pairwise(bounds):
+        part = loud_db[int(a * FEATURE_RATE): max(int(a * FEATURE_RATE) + 1, int(b * FEATURE_RATE))]
+        means.append(float(part.mean()) if len(part) else -120.0)
+    median = float(np.median(means)) if means else 0.0
+    return Rhythm([float(t) for t in analysis.beats], [float(t) for t in analysis.drops],
+                  [float(t) for t in analysis.sections], [m >= median + LOUD_SECTION_DB for m in means])
+
+
+def _snap(time: float, beats: list[float]) -> float:
+    if not beats:
+        return time
+    nearest = min(beats, key=lambda b: abs(b - time))
+    return nearest if abs(nearest - time) <= SNAP_S else time
+
+
+def cut_times(rhythm: Rhythm, duration: float, every: int = 4) -> list[float]:
+    """Shot starts in seconds, the first at 0. `every` is beats per shot; 0 cuts only at sections and drops."""
+    bounds = sorted({_snap(t, rhythm.beats) for t in [*rhythm.sections, *rhythm.drops] if 0 < t < duration})
+    if not rhythm.beats:
+        step = FALLBACK_SHOT_S if every else max(FALLBACK_SHOT_S, duration / 8)
+        cuts = sorted({*np.arange(0.0, duration, step).tolist(), *bounds})
+    elif every == 0:
+        cuts = [0.0, *bounds]
+    else:
+        cuts = [0.0, *bounds]
+        edges = [0.0, *bounds, duration]
+        section_starts = [0.0, *sorted(rhythm.sections)]
+        for a, b in itertools.pairwise(edges):
+            section = max(0, int(np.searchsorted(section_starts, a + 1e-6)) - 1)
+            loud = rhythm.loud[section] if section < len(rhythm.loud) else False
+            step = max(1, every // 2) if loud else every
+            inside = [t for t in rhythm.beats if a - 1e-6 <= t < b]
+            cuts += inside[::step]
+    period = float(np.median(np.diff(rhythm.beats))) if len(rhythm.beats) > 1 else 0.0
+    shortest = max(MIN_SHOT_S, 0.5 * max(every, 1) * period - 0.05)   # no half-length shot after a boundary
+    out: list[float] = []
+    structural = set(bounds)
+    for t in sorted(set(cuts)):
+        if t >= duration - MIN_SHOT_S and out:
+            continue
+        if out and t - out[-1] < (MIN_SHOT_S if t in structural else shortest):
+            if t in structural and out[-1] not in structural and len(out) > 1:
+                out[-1] = t          # a drop or a section start wins over a beat cut next to it
+            continue
+        out.append(t)
+    return out or [0.0]
+
+
+def plan(rhythm: Rhythm | None, duration_ms: int, pictures: list[dict[str, Any]], every: int = 4
+         ) -> list[dict[str, Any]]:
+    """Video-track segments for `pictures` (file records, in the order they show), cut on the music and cycled
+    through in order. One picture, or no rhythm, gives one segment for the whole track."""
+    if not pictures:
+        return []
+    duration = duration_ms / 1000
+    if len(pictures) == 1 or rhythm is None or duration <= 0:
+        starts = [0.0]
+    else:
+        starts = cut_times(rhythm, duration, every)
+        while len(starts) > MAX_SHOTS and every:
+            every *= 2
+            starts = cut_times(rhythm, duration, every)
+        starts = starts[:MAX_SHOTS]
+    start_ms = [round(t * 1000) for t in starts]
+    segments = []
+    for k, (s, e) in enumerate(zip(start_ms, [*start_ms[1:], duration_ms], strict=True)):
+        picture = pictures[k % len(pictures)]
+        segments.append({"id": f"v{k + 1}", "kind": picture["kind"], "name": picture["filename"],
+                         "src": picture["file_id"], "s": s, "d": max(0, e - s)})
+    return segments
