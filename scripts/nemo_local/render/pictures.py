@@ -12,42 +12,66 @@ import math
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from nemo_local import procs
 from nemo_local.media import ffmpeg_exe
 from nemo_local.render.base import RenderError
-from nemo_local.render.colour import rgb_to_yuv
 from nemo_local.render.frame import Frame
 
 FIT_BEYOND = 1.45       # a picture whose shape differs from the frame's by more is shown whole over a blurred fill
 PAN_LIMIT = 0.12        # the farthest a still travels, as a share of the frame's short side
 PAN_DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1))
 MIN_MARGIN = 16         # room to shake on a drop, even when the shot is short
+STEP = 2                # pixels per pan step: even, so the half-size colour planes move in step with the luma
 
 
-def rgb_frame(rgb: np.ndarray, dim: float = 1.0) -> Frame:
-    """An (h, w, 3) uint8 RGB picture as a limited-range BT.709 yuv420p Frame, dimmed towards black by `dim`."""
-    height, width = rgb.shape[:2]
-    yuv = rgb_to_yuv(rgb)
+# BT.709 limited range, as RGB -> one channel matrices for Pillow's C converter: (r, g, b, offset)
+Y709, U709, V709 = (np.array(m, np.float64) for m in (
+    (0.2126 * 219 / 255, 0.7152 * 219 / 255, 0.0722 * 219 / 255),
+    (-0.2126 / 1.8556 * 224 / 255, -0.7152 / 1.8556 * 224 / 255, (1 - 0.0722) / 1.8556 * 224 / 255),
+    ((1 - 0.2126) / 1.5748 * 224 / 255, -0.7152 / 1.5748 * 224 / 255, -0.0722 / 1.5748 * 224 / 255)))
+
+
+def picture_frame(picture: Any, dim: float = 1.0) -> Frame:
+    """An RGB Pillow image (even sides) as a limited-range BT.709 yuv420p Frame, dimmed towards black by `dim`.
+    Pillow's matrix conversion does the arithmetic in C; chroma is taken from the 2x2 box-reduced picture."""
+    width, height = picture.size
     frame = Frame(width, height)
-    frame.y[:] = np.clip(16 + (yuv[..., 0] - 16) * dim + 0.5, 0, 255).astype(np.uint8)
-    for plane, channel in ((frame.u, 1), (frame.v, 2)):
-        quad = yuv[..., channel].reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
-        plane[:] = np.clip(128 + (quad - 128) * dim + 0.5, 0, 255).astype(np.uint8)
+    half = picture.reduce(2)
+    for plane, image, matrix, offset in ((frame.y, picture, Y709, 16), (frame.u, half, U709, 128),
+                                         (frame.v, half, V709, 128)):
+        plane[:] = np.asarray(image.convert("L", (*(matrix * dim), offset + 0.5)))
     return frame
 
 
+def _stored_size(img: object, width: int, height: int) -> tuple[int, int]:
+    """The size to ask a JPEG decoder for (in the file's own orientation): just enough to cover the frame."""
+    from PIL import Image
+
+    assert isinstance(img, Image.Image)
+    pw, ph = img.size
+    if img.getexif().get(0x0112) in (5, 6, 7, 8):   # stored sideways: the frame's sides swap
+        width, height = height, width
+    scale = max(width / pw, height / ph)
+    return max(1, math.ceil(pw * scale)), max(1, math.ceil(ph * scale))
+
+
 def load_rgb(path: Path, width: int, height: int, fit: bool | None = None) -> np.ndarray:
+    """`load_picture` as an (height, width, 3) uint8 array."""
+    return np.asarray(load_picture(path, width, height, fit))
+
+
+def load_picture(path: Path, width: int, height: int, fit: bool | None = None) -> Any:
     """The picture at (width, height): scaled and centre-cropped to fill, or (`fit`, or a shape far from the
     frame's, such as a portrait photo in a landscape frame) shown whole over a blurred, darker fill."""
     from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
-    side = max(width, height)
     try:
         with Image.open(path) as img:
-            img.draft("RGB", (side, side))          # JPEG: decode at 1/2, 1/4 or 1/8 when that is still enough
+            img.draft("RGB", _stored_size(img, width, height))   # JPEG: decode at 1/2, 1/4 or 1/8 when enough
             picture = ImageOps.exif_transpose(img).convert("RGB")
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
         raise RenderError(f"cannot read the picture {path.name}: {exc}") from None
@@ -55,13 +79,13 @@ def load_rgb(path: Path, width: int, height: int, fit: bool | None = None) -> np
     if fit is None:
         fit = max(ratio / frame_ratio, frame_ratio / ratio) > FIT_BEYOND
     if not fit:
-        return np.asarray(ImageOps.fit(picture, (width, height), Image.Resampling.BILINEAR))
+        return ImageOps.fit(picture, (width, height), Image.Resampling.BILINEAR)
     small = ImageOps.fit(picture, (max(2, width // 8), max(2, height // 8)), Image.Resampling.BILINEAR)
     back = small.filter(ImageFilter.GaussianBlur(3)).resize((width, height), Image.Resampling.BILINEAR)
     back = back.point(lambda v: int(v * 0.55))
     front = ImageOps.contain(picture, (width, height), Image.Resampling.BILINEAR)
     back.paste(front, ((width - front.width) // 2, (height - front.height) // 2))
-    return np.asarray(back)
+    return back
 
 
 class Still:
@@ -70,16 +94,16 @@ class Still:
     def __init__(self, path: Path, width: int, height: int, frames: int, number: int, dim: float) -> None:
         self.width, self.height = width, height
         self.margin = max(MIN_MARGIN, min(frames, int(min(width, height) * PAN_LIMIT))) & ~1
-        self.every = max(1, math.ceil(frames / self.margin))            # frames per one-pixel step
+        self.every = max(1, math.ceil(frames * STEP / self.margin))     # frames per step of STEP pixels
         self.direction = PAN_DIRECTIONS[number % len(PAN_DIRECTIONS)]
-        self.big = rgb_frame(load_rgb(path, width + self.margin, height + self.margin), dim)
+        self.big = picture_frame(load_picture(path, width + self.margin, height + self.margin), dim)
 
     def offset(self, k: int, dx: int = 0, dy: int = 0) -> tuple[int, int]:
-        travel = min(self.margin, k // self.every)
+        travel = min(self.margin, k // self.every * STEP)
         half = self.margin // 2
         x = {1: travel, -1: self.margin - travel, 0: half}[self.direction[0]] + dx
         y = {1: travel, -1: self.margin - travel, 0: half}[self.direction[1]] + dy
-        return max(0, min(self.margin, x)), max(0, min(self.margin, y))
+        return max(0, min(self.margin, x)) & ~1, max(0, min(self.margin, y)) & ~1
 
     def draw(self, k: int, frame: Frame, dx: int = 0, dy: int = 0) -> None:
         x, y = self.offset(k, dx, dy)
