@@ -97,12 +97,12 @@ def sheet(pngs: list[list[Path]], out: Path) -> None:
 
 
 def cover_sheet(rows: list[tuple[str, list[Path]]], out: Path) -> None:
-    """One row per aspect ratio (a square cover, `bars`, pink accent): beat, drop and quiet stills side by side."""
+    """One row per aspect ratio, its stills side by side (covers: beat, drop and quiet)."""
     from PIL import Image, ImageDraw, ImageFont
 
     tile_h, label_w, gap = 300, 70, 8
     widths = {aspect: tile_h * w // h for aspect, (w, h) in ASPECT_SIZES.items()}
-    canvas_w = label_w + max(3 * (widths[a] + gap) for a, _ in rows)
+    canvas_w = label_w + max(len(files) * (widths[a] + gap) for a, files in rows)
     canvas = Image.new("RGB", (canvas_w, len(rows) * (tile_h + gap)), (24, 24, 28))
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default(size=18)

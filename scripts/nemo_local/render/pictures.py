@@ -21,7 +21,8 @@ from nemo_local.media import ffmpeg_exe
 from nemo_local.render.base import RenderError
 from nemo_local.render.frame import Frame
 
-FIT_BEYOND = 1.45       # a picture whose shape differs from the frame's by more is shown whole over a blurred fill
+FIT_BEYOND = 1.6        # a picture whose shape differs from the frame's by more (a portrait photo in 16:9, a 16:9 one
+                        # in 9:16 or 1:1) is shown whole over a blurred fill; closer shapes (3:2 in 1:1) fill it
 PAN_LIMIT = 0.12        # the farthest a still travels, as a share of the frame's short side
 PAN_DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1))
 MIN_MARGIN = 16         # room to shake on a drop, even when the shot is short
