@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
@@ -21,6 +22,23 @@ from nemo_local.synth import demo_track, write_wav
 ADMIN_SECRET = "test-admin-secret"
 ADMIN = {"X-Admin-Secret": ADMIN_SECRET}
 ATTRIBUTION = {"X-Skill-Source": "music-to-video-ai", "X-Skill-Version": "test", "X-Skill-Platform": "unknown"}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_model_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Speech models come from the installed package only: an empty Hugging Face cache, no hub, no user path."""
+    saved = {k: os.environ.get(k) for k in ("HF_HOME", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "NEMO_ASR_MODEL",
+                                            "NEMO_ASR_DOWNLOAD")}
+    os.environ["HF_HOME"] = str(tmp_path_factory.mktemp("hf-home"))
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    for key in ("HF_HUB_CACHE", "NEMO_ASR_MODEL", "NEMO_ASR_DOWNLOAD"):
+        os.environ.pop(key, None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def test_config(data_dir: Path, **overrides: Any) -> ServerConfig:

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from nemo_local import events
 from nemo_local.analysis import analyse
-from nemo_local.director import default_style, direct
+from nemo_local.director import default_style, direct, for_speech
 from nemo_local.http import Backend, Denied, authenticate, check_fault, json_body
 from nemo_local.montage import Rhythm, rhythm_of
 
@@ -88,8 +88,9 @@ async def run_sse(request: Request, backend: Backend) -> Response:
         yield events.sse(factory.response(call_id, "analyze_media", {
             "files": [{"name": f["filename"], "kind": f["kind"], "duration": f["info"].get("duration")}
                       for f in files]}))
-        style = default_style(request.headers.get("x-skill-source"))
-        work = asyncio.ensure_future(asyncio.to_thread(direct, text, state.get("draft") or {}, files, style, _rhythm))
+        skill = request.headers.get("x-skill-source")
+        work = asyncio.ensure_future(asyncio.to_thread(direct, text, state.get("draft") or {}, files,
+                                                       default_style(skill), _rhythm, for_speech(skill)))
         while not work.done():  # heartbeats while the director works
             done, _ = await asyncio.wait({work}, timeout=interval)
             if not done:

@@ -15,6 +15,7 @@ from typing import Any
 
 from nemo_local.montage import Rhythm
 from nemo_local.shots import Edit, choose_audio, options, picture_order, video_segments
+from nemo_local.voice import speech
 from nemo_skill.destinations import DESTINATIONS, MB, parse_size
 
 VIDEO, AUDIO, TEXT = 0, 1, 7
@@ -44,14 +45,16 @@ DEFAULT_META: dict[str, Any] = {
     "accent": "#36c5f0", "background": "#0d1321", "beat_sync": True, "drops": True, "progress_bar": False,
 }
 CANNOT = re.compile(
-    r"\b(?:lip ?sync|avatar|talking head|subtitles?|captions?|transcri\w+|translat\w+|voice ?over|"
-    r"stock footage|generate (?:footage|clips|scenes)|ai footage|b-roll|face)\b|字幕|配音",
+    r"\b(?:lip ?sync|avatar|talking head|translat\w+|voice ?over|"
+    r"stock footage|generate (?:footage|clips|scenes)|ai footage|b-roll|face)\b|配音",
     re.I,
 )
 LOCAL_CAN = ("Local mode can: pick a style (waveform, bars, circle, pulse rings), set colours, the aspect ratio "
              "(16:9, 9:16, 1:1), a background image or your photos and clips cut to the beat (faster or slower "
              "cuts, shuffle, swap or drop a picture, crossfades, the visualizer over them or off), which track "
-             "to use, a title with timing, the music volume, beat sync, drop highlights and a progress bar.")
+             "to use, a title with timing, word-by-word captions of speech (with SRT and VTT files; corrections "
+             "like \"it's 'Nemo', not 'nemo'\"), loudness (-14 LUFS), the music volume, beat sync, drop "
+             "highlights and a progress bar.")
 
 
 QUOTED = re.compile(r'"[^"]*"|“[^”]*”|「[^」]*」|(?<!\w)\'[^\']*\'(?!\w)')
@@ -127,13 +130,18 @@ def _colour(text: str) -> str | None:
     return None
 
 
+def for_speech(skill_source: str | None) -> bool:
+    """The video-a2e skill is for podcasts and voice: captions and broadcast loudness start on."""
+    return skill_source == "video-a2e"
+
+
 def default_style(skill_source: str | None) -> str:
     """Podcasts (the video-a2e skill) start as a waveform audiogram; music starts as spectrum bars."""
     return "wave" if skill_source == "video-a2e" else "bars"
 
 
 def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style: str = "bars",
-           rhythm: Callable[[dict[str, Any]], Rhythm | None] | None = None) -> Direction:
+           rhythm: Callable[[dict[str, Any]], Rhythm | None] | None = None, for_speech: bool = False) -> Direction:
     """Apply one user message to the draft. `files` are the session's uploads, oldest first; `rhythm` gives an
     audio file's beats, drops and sections (asked only when several pictures are cut to the music)."""
     new: dict[str, Any] = copy.deepcopy(draft) if draft.get("t") else {"t": [], "d": 0, "m": {}}
@@ -179,6 +187,7 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
             meta[key] = True
             out.changes.append(f"{key} on")
 
+    speech(text, lowered, meta, edit, first=not draft.get("t"), for_speech=for_speech)
     old_audio = [s for t in new["t"] if t.get("tt") == AUDIO for s in t.get("sg") or []]
     audio = choose_audio(text.lower(), files, str(old_audio[0].get("src")) if old_audio else None,
                          int(meta.get("seen", 0) or 0), edit)

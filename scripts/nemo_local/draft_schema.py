@@ -36,7 +36,8 @@ META_FIELDS: dict[str, tuple[str, float, float]] = {
     "max_bytes": ("int", 100_000, 4_000_000_000), "audio_kbps": ("int", 32, 320), "destination": ("str", 0, 40),
     "trim_ms": ("int", 0, MAX_MS), "preview": ("bool", 0, 1), "visualizer": ("bool", 0, 1),
     "cut_beats": ("int", 0, 64), "transition": ("str", 0, 16), "seen": ("int", 0, 100_000),
-    "pictures": ("strs", 0, MAX_SEGMENTS),
+    "pictures": ("strs", 0, MAX_SEGMENTS), "captions": ("bool", 0, 1), "caption_highlight": ("bool", 0, 1),
+    "caption_fixes": ("pairs", 0, 50), "loudness": ("num", -70, 0),
 }
 
 
@@ -46,6 +47,15 @@ class DraftInvalid(ValueError):
 
 def _check(where: str, value: Any, rule: tuple[str, float, float]) -> None:
     kind, low, high = rule
+    if kind == "pairs":
+        if not isinstance(value, list) or len(value) > high:
+            raise DraftInvalid(f"{where} must be a list of at most {int(high)} [from, to] pairs")
+        for i, pair in enumerate(value):
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise DraftInvalid(f"{where}[{i}] must be a [from, to] pair")
+            for item in pair:
+                _check(f"{where}[{i}]", item, ("str", 0, MAX_SHORT))
+        return
     if kind == "strs":
         if not isinstance(value, list) or len(value) > high:
             raise DraftInvalid(f"{where} must be a list of at most {int(high)} strings")

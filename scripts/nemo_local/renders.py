@@ -13,7 +13,7 @@ from starlette.responses import FileResponse, Response
 
 from nemo_local.draft_schema import DraftInvalid, validate
 from nemo_local.http import Backend, Denied, authenticate, check_fault, iso, json_body, own_session, render_ok
-from nemo_local.worker import Ticket, poster_path
+from nemo_local.worker import CAPTION_FORMATS, Ticket, captions_path, poster_path
 from nemo_skill.timeline import exportable
 
 RENDER_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
@@ -37,6 +37,10 @@ def _status_data(request: Request, backend: Backend, row: sqlite3.Row) -> dict[s
         if poster_path(backend.config, row["access_key"]).exists():
             data["posterUrl"] = str(request.url_for("render_output", key=row["access_key"],
                                                     name=f"{row['render_id']}.jpg"))
+        captions = {ext: str(request.url_for("render_output", key=row["access_key"], name=f"{row['render_id']}.{ext}"))
+                    for ext in CAPTION_FORMATS if captions_path(backend.config, row["access_key"], ext).exists()}
+        if captions:
+            data["captions"] = captions
     if row["error"]:
         data["error"] = row["error"]
     return data
@@ -130,4 +134,11 @@ async def output(request: Request, backend: Backend) -> Response:
         if not poster.exists():
             raise Denied(status=404, message="no poster for this render")
         return FileResponse(poster, media_type="image/jpeg", filename=f"{row['render_id']}.jpg")
+    ext = request.path_params["name"].rsplit(".", 1)[-1]
+    if ext in CAPTION_FORMATS:   # the captions beside the video
+        path = captions_path(backend.config, row["access_key"], ext)
+        if not path.exists():
+            raise Denied(status=404, message="no captions for this render")
+        return FileResponse(path, media_type="application/x-subrip" if ext == "srt" else "text/vtt",
+                            filename=f"{row['render_id']}.{ext}")
     return FileResponse(row["output_path"], media_type="video/mp4", filename=f"{row['render_id']}.mp4")

@@ -47,7 +47,7 @@ def safe_name(name: str) -> str:
 def remove_orphans(files_dir: Path) -> int:
     """Delete what a killed server left half-written: incoming uploads and analysis caches being saved."""
     count = 0
-    for pattern in (".incoming-*.part", "*/.tmp-analysis-*.part"):
+    for pattern in (".incoming-*.part", "*/.tmp-analysis-*.part", "*/.tmp-transcript-*.part"):
         for path in files_dir.glob(pattern):
             path.unlink(missing_ok=True)
             count += 1

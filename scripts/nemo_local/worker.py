@@ -43,6 +43,14 @@ def poster_path(config: ServerConfig, access_key: str) -> Path:
     return config.renders_dir / f"{access_key}.jpg"
 
 
+CAPTION_FORMATS = ("srt", "vtt")
+
+
+def captions_path(config: ServerConfig, access_key: str, ext: str) -> Path:
+    """The render's SubRip or WebVTT captions beside its MP4."""
+    return config.renders_dir / f"{access_key}.{ext}"
+
+
 def budget_seconds(config: ServerConfig, draft_ms: float) -> float:
     """How long a render of this many milliseconds may take before it is stopped."""
     return config.render_budget_base_s + config.render_budget_factor * max(0.0, draft_ms) / 1000
@@ -78,7 +86,7 @@ class RenderWorker:
 
     def start(self) -> None:
         """Start the threads; renders a previous run left unfinished are done again from the start."""
-        for pattern in ("*.part.mp4", "*.part.jpg"):
+        for pattern in ("*.part.mp4", "*.part.jpg", "*.part.srt", "*.part.vtt"):
             for part in self.config.renders_dir.glob(pattern):
                 part.unlink(missing_ok=True)
         for row in self.store.unfinished_renders():
@@ -162,6 +170,7 @@ class RenderWorker:
         part = final.with_suffix(".part.mp4")
         poster = poster_path(self.config, row["access_key"])
         poster_part = poster.with_suffix(".part.jpg")
+        captions_base = final.with_suffix(".part")      # the renderer adds .srt and .vtt
         draft = json.loads(row["draft"])
         budget = budget_seconds(self.config, float(draft.get("d") or 0))
         watch = Watch(time.monotonic() + budget)
@@ -175,7 +184,8 @@ class RenderWorker:
 
         job = RenderJob(draft=draft, sources=sources, output=part, fps=self.config.fps,
                         max_side=self.config.render_max_side, preset=self.config.x264_preset,
-                        progress=progress, cancelled=lambda: watch.reason is not None, poster=poster_part)
+                        progress=progress, cancelled=lambda: watch.reason is not None, poster=poster_part,
+                        captions=captions_base)
         with self._lock:
             self._running[ticket.render_id] = watch
         dog = threading.Thread(target=self._watchdog, args=(ticket, watch), name="render-watchdog", daemon=True)
@@ -188,6 +198,10 @@ class RenderWorker:
             if watch.reason is None:
                 if poster_part.exists():
                     poster_part.replace(poster)
+                for ext in CAPTION_FORMATS:
+                    if captions_base.with_suffix(f".part.{ext}").exists():
+                        captions_base.with_suffix(f".part.{ext}").replace(captions_path(self.config,
+                                                                                        row["access_key"], ext))
                 part.replace(final)
         except Exception as exc:
             if not isinstance(exc, Cancelled | RenderError) and watch.reason is None:
@@ -201,6 +215,8 @@ class RenderWorker:
             watch.group.kill()   # nothing this render started outlives it
             part.unlink(missing_ok=True)
             poster_part.unlink(missing_ok=True)
+            for ext in CAPTION_FORMATS:
+                captions_base.with_suffix(f".part.{ext}").unlink(missing_ok=True)
         if watch.reason == "shutdown":
             log.info("render %s stopped by shutdown; it runs again at the next start", ticket.render_id)
             return

@@ -311,11 +311,13 @@ def cmd_export(api: Api, out: Out, args: argparse.Namespace) -> None:
     path = exporting.fetch(api, render_id, done, exporting.target_path(args.output, render_id, args.force),
                            options.get("maxBytes"))
     poster = exporting.download_poster(done.poster, path) if done.poster else None
+    captions = exporting.download_captions(done.captions, path) if done.captions else {}
     size = path.stat().st_size
     out.put(render_id=render_id, path=str(path), media=f"MEDIA:{path}", bytes=size,
-            poster=str(poster) if poster else None)
+            poster=str(poster) if poster else None, captions=captions or None)
     cap = f", under the {options['maxBytes'] / 1e6:g} MB cap" if options.get("maxBytes") else ""
-    notice(f"Saved {size / 1e6:.1f} MB{cap}" + (f"; poster {poster.name}" if poster else ""))
+    notice(f"Saved {size / 1e6:.1f} MB{cap}" + (f"; poster {poster.name}" if poster else "")
+           + (f"; captions {', '.join(Path(p).name for p in captions.values())}" if captions else ""))
     out.line(str(path))
     out.line(f"MEDIA:{path}")
 
@@ -406,7 +408,7 @@ def cmd_make(api: Api, out: Out, args: argparse.Namespace) -> None:
         args.output = target
         cmd_export(api, out, args)
         videos.append({"audio": track.name, **{k: out.data.get(k) for k in ("render_id", "path", "media", "bytes",
-                                                                            "poster")}})
+                                                                            "poster", "captions")}})
     if batch:
         out.put(videos=videos)
 

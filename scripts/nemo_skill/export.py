@@ -30,6 +30,7 @@ class RenderStatus:
     url: str | None
     error: str | None
     poster: str | None = None
+    captions: dict[str, str] | None = None      # "srt"/"vtt" -> URL
 
 
 def read_status(body: Any) -> RenderStatus:
@@ -45,9 +46,12 @@ def read_status(body: Any) -> RenderStatus:
     progress = data.get("progress")
     error = data.get("error") or data.get("reason") or body.get("error")
     poster = data.get("posterUrl") or data.get("poster_url")
+    captions = data.get("captions")
+    captions = {k: v for k, v in captions.items() if k in ("srt", "vtt") and isinstance(v, str) and v} \
+        if isinstance(captions, dict) else None
     return RenderStatus(status, int(progress) if isinstance(progress, int | float) else None,
                         str(url) if url else None, str(error)[:300] if error else None,
-                        str(poster) if isinstance(poster, str) and poster else None)
+                        str(poster) if isinstance(poster, str) and poster else None, captions or None)
 
 
 def latest_draft(api: Api, session_id: str) -> dict[str, Any]:
@@ -252,17 +256,34 @@ def check_size(path: Path, max_bytes: int | None) -> None:
 
 def download_poster(url: str, video: Path) -> Path | None:
     """The render's poster image beside the video (VIDEO.jpg); None when the backend offers none or it fails."""
-    path = video.with_suffix(".jpg")
+    return _sidecar(url, video.with_suffix(".jpg"), ("image/",), lambda head: head[:3] == b"\xff\xd8\xff")
+
+
+def download_captions(urls: dict[str, str], video: Path) -> dict[str, str]:
+    """The render's captions beside the video (VIDEO.srt, VIDEO.vtt): format -> path of those that arrived."""
+    checks = {"srt": lambda head: head[:1].isdigit() or head.startswith(b"\xef\xbb\xbf"),
+              "vtt": lambda head: head.lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT")}
+    out = {}
+    for ext, url in urls.items():
+        got = _sidecar(url, video.with_suffix(f".{ext}"), ("text/", "application/x-subrip"), checks[ext])
+        if got is not None:
+            out[ext] = str(got)
+    return out
+
+
+def _sidecar(url: str, path: Path, types: tuple[str, ...], looks_right: Callable[[bytes], bool]) -> Path | None:
+    """A small file that goes with the video, written whole or not at all; None when it cannot be had."""
     part = path.with_name(path.name + ".part")
     try:
         with httpx.stream("GET", url, timeout=30, follow_redirects=True) as resp:
-            if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith("image/"):
+            if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith(types):
                 return None
             with part.open("wb") as out:
                 for chunk in resp.iter_bytes(1 << 16):
                     out.write(chunk)
-        if part.read_bytes()[:3] != b"\xff\xd8\xff":
-            return None
+        with part.open("rb") as handle:
+            if not looks_right(handle.read(16)):
+                return None
         part.replace(path)
         return path
     except (httpx.HTTPError, OSError):

@@ -30,6 +30,7 @@ class RenderJob:
     preset: str = "ultrafast"
     poster: Path | None = None               # write a JPEG still here (a second after the first drop, else one
                                              # third in); the caller renames it, as the MP4
+    captions: Path | None = None             # with captions on, write <captions>.srt and .vtt (the caller renames)
     encoding: EncodeSettings | None = None   # everything the encoder is told; None: the defaults with `preset`
     progress: Callable[[float], None] = field(default=lambda fraction: None)
     cancelled: Callable[[], bool] = field(default=lambda: False)

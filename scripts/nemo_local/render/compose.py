@@ -55,6 +55,7 @@ class Scene:
     accent: Colour
     hot: Colour                       # the colour a drop switches to
     preview: bool = False
+    captions: list[Any] = field(default_factory=list)   # caption pages (nemo_local.captions.Page), when on
 
     @property
     def meta(self) -> dict[str, Any]:

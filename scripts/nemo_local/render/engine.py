@@ -16,11 +16,14 @@ from typing import Any
 
 import numpy as np
 
+from nemo_local import asr
 from nemo_local.analysis import analyse
+from nemo_local.captions import Page, fix, pages, srt, vtt, within
 from nemo_local.media import probe
-from nemo_local.render.audio import pcm_blocks
+from nemo_local.render.audio import loudness_filter, pcm_blocks
 from nemo_local.render.backdrop import Backdrop
 from nemo_local.render.base import Cancelled, RenderError, RenderJob
+from nemo_local.render.captions import Captions, max_chars
 from nemo_local.render.colour import yuv
 from nemo_local.render.compose import Layer, Scene, beats, track_segments
 from nemo_local.render.encode import Encoder
@@ -44,6 +47,8 @@ def layers_for(scene: Scene) -> list[Layer]:
     out.append(sparks_for(scene, visualizer))
     if scene.segments(7):
         out.append(Titles(scene))
+    if scene.captions:
+        out.append(Captions(scene, scene.captions, scene.meta.get("caption_highlight", True) is not False))
     if scene.meta.get("progress_bar"):
         out.append(ProgressBar(scene))
     return out
@@ -117,11 +122,16 @@ class MusicRenderer:
         scene = Scene(width, height, fps, timing, draft, job.sources, audio, info.has_cover, yuv(accent_hex),
                       yuv(str(meta.get("accent2") or hot_colour(accent_hex))), preview)
         window = preview_window(timing, PREVIEW_SECONDS) if preview else range(frames)
+        if meta.get("captions"):
+            scene.captions = self._captions(job, audio, duration, width, height, window.start / fps, preview)
+        target = meta.get("loudness")
+        loudness = loudness_filter(audio, float(target), window.start / fps, len(window) / fps) \
+            if isinstance(target, int | float) and not isinstance(target, bool) and target < 0 else ""
         settings, cap = encode_settings(job, meta, len(window) / fps)
         poster = -1 if preview else (int(timing.drop_frames[0]) + fps) if len(timing.drop_frames) else frames // 3
         volume = float(audio_seg.get("v", 1.0))
         for _ in range(3):   # a size cap is met, not hoped for: encode again at a lower rate when it was missed
-            self._loop(job, scene, volume, settings, min(poster, frames - 1), window)
+            self._loop(job, scene, volume, settings, min(poster, frames - 1), window, loudness)
             size = job.output.stat().st_size
             if cap is None or size <= cap:
                 break
@@ -130,8 +140,23 @@ class MusicRenderer:
         else:
             raise RenderError(f"the video stayed over {(cap or 0) / 1e6:.1f} MB; trim it or allow a larger size")
 
+    @staticmethod
+    def _captions(job: RenderJob, audio: Path, duration: float, width: int, height: int, start: float,
+                  preview: bool) -> list[Page]:
+        """The words spoken, as caption pages for this frame; the SRT and VTT files go where the job says."""
+        try:
+            words = asr.transcribe(audio, lambda f: job.progress(0.02 + 0.08 * f), duration)
+        except asr.SpeechUnavailable as exc:
+            raise RenderError(str(exc)) from None
+        fixes = [(str(a), str(b)) for a, b in (job.draft.get("m") or {}).get("caption_fixes") or []]
+        captions = pages(fix([w for w in words if w.start < duration], fixes), max_chars(width, height))
+        if job.captions is not None and not preview:
+            job.captions.with_suffix(".part.srt").write_text(srt(within(captions, start, duration), start))
+            job.captions.with_suffix(".part.vtt").write_text(vtt(within(captions, start, duration), start))
+        return captions
+
     def _loop(self, job: RenderJob, scene: Scene, volume: float, settings: EncodeSettings, poster: int,
-              window: range) -> None:
+              window: range, loudness: str = "") -> None:
         """Draw every frame of `window` through the layers, bottom first, into one frame and encode it."""
         fps, width, height = scene.fps, scene.width, scene.height
         frame = Frame(width, height)
@@ -142,7 +167,7 @@ class MusicRenderer:
         layers = layers_for(scene)
         try:
             with Encoder(job.output, width, height, fps, len(window), scene.audio, volume, settings,
-                         start) as encoder:
+                         start, loudness) as encoder:
                 for index, samples in zip(window, blocks, strict=True):
                     if index % 15 == 0 and job.cancelled():
                         raise Cancelled()

@@ -115,6 +115,13 @@ class Overlay:
             sub[:] = (sub * (1 - ah) + colour * ah).astype(np.uint8)
 
 
+def rgba_overlay(rgba: np.ndarray, x: int, y: int) -> Overlay:
+    """An (h, w, 4) uint8 RGBA picture (even sides) as an Overlay placed at (x, y), both even."""
+    yuv = rgb_to_yuv(rgba[..., :3])
+    alpha = rgba[..., 3].astype(np.float32) / 255.0
+    return Overlay(x & ~1, y & ~1, yuv[..., 0], yuv[::2, ::2, 1], yuv[::2, ::2, 2], alpha, alpha[::2, ::2])
+
+
 def text_overlay(text: str, width: int, height: int, *, size_ratio: float = 0.08, colour: str = "#ffffff",
                  anchor_y: float = 0.5) -> Overlay:
     """Text centred horizontally at anchor_y (0 top, 1 bottom), with a soft shadow; scaled to fit the width."""

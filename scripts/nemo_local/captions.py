@@ -1,0 +1,155 @@
+"""Captions from timed words: the user's corrections, pages of at most two lines broken at phrase boundaries,
+and the SRT and WebVTT files written beside the video. Pure functions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from nemo_local.asr import Word
+
+MAX_GAP_S = 0.7           # a pause this long starts a new caption
+HOLD_S = 0.6              # a caption stays this long after its last word (less if the next one starts)
+SENTENCE_END = re.compile(r"[.?!。？！…]$")
+CLAUSE_END = re.compile(r"[,;:，；：]$")
+JOINERS = frozenset({   # a caption may start with one of these: they begin a phrase
+    "and", "but", "or", "so", "because", "with", "from", "to", "for", "of", "that", "which", "when", "while", "if",
+    "as", "at", "in", "on", "by", "than", "then"})
+
+
+@dataclass
+class Page:
+    lines: list[list[Word]]
+    start: float
+    end: float
+
+    @property
+    def words(self) -> list[Word]:
+        return [w for line in self.lines for w in line]
+
+    def text(self) -> str:
+        return "\n".join(" ".join(w.text for w in line) for line in self.lines)
+
+
+def fix(words: list[Word], fixes: list[tuple[str, str]]) -> list[Word]:
+    """Apply the user's corrections: each (wrong, right) replaces whole words, ignoring case and keeping the
+    punctuation around them; a replacement of several words shares the original word's time."""
+    out = list(words)
+    for wrong, right in fixes:
+        pattern = [re.escape(part) for part in wrong.split()]
+        if not pattern:
+            continue
+        size, result, i = len(pattern), [], 0
+        while i < len(out):
+            window = out[i: i + size]
+            bare = [re.sub(r"^[^\w']+|[^\w']+$", "", w.text) for w in window]
+            if len(window) == size and all(re.fullmatch(p, b, re.I) for p, b in zip(pattern, bare, strict=True)):
+                lead = re.match(r"^[^\w']*", window[0].text)
+                trail = re.search(r"[^\w']*$", window[-1].text)
+                text = (lead[0] if lead else "") + right + (trail[0] if trail else "")
+                parts = text.split() or [text]
+                start, end = window[0].start, window[-1].end
+                step = (end - start) / len(parts)
+                result += [Word(start + k * step, start + (k + 1) * step, part, window[0].probability)
+                           for k, part in enumerate(parts)]
+                i += size
+            else:
+                result.append(out[i])
+                i += 1
+        out = result
+    return out
+
+
+def _split(words: list[Word], max_chars: int) -> list[list[Word]]:
+    """One or two lines: one when it fits, else the split that balances the lines, preferring a clause end."""
+    text = " ".join(w.text for w in words)
+    if len(text) <= max_chars or len(words) < 2:
+        return [words]
+    best, best_score = 1, float("inf")
+    for k in range(1, len(words)):
+        first = len(" ".join(w.text for w in words[:k]))
+        second = len(text) - first - 1
+        score = max(first, second) - (6 if CLAUSE_END.search(words[k - 1].text) else 0)
+        if max(first, second) > max_chars:
+            score += 1000
+        if score < best_score:
+            best, best_score = k, score
+    return [words[:best], words[best:]]
+
+
+def _phrase_start(words: list[Word]) -> int:
+    """Where to end a full caption: after a clause, or before a word that begins a phrase, in its second half
+    (so the next caption starts a phrase, not with a stranded last word); else after all of it."""
+    for k in range(len(words) - 1, max(1, len(words) // 2) - 1, -1):
+        if CLAUSE_END.search(words[k - 1].text) or words[k].text.lower().strip(",.") in JOINERS:
+            return k
+    return len(words)
+
+
+def pages(words: list[Word], max_chars: int) -> list[Page]:
+    """Group words into captions of at most two lines of `max_chars`, starting a new caption after a sentence,
+    at a pause, or when two lines are full. Each shows from its first word until HOLD_S after its last."""
+    groups: list[list[Word]] = []
+    current: list[Word] = []
+    for word in words:
+        if current:
+            full = any(len(" ".join(w.text for w in line)) > max_chars for line in _split([*current, word], max_chars))
+            if word.start - current[-1].end > MAX_GAP_S or SENTENCE_END.search(current[-1].text):
+                groups.append(current)
+                current = []
+            elif full:
+                cut = _phrase_start(current)
+                groups.append(current[:cut])
+                current = current[cut:]
+        current.append(word)
+    if current:
+        groups.append(current)
+    out = []
+    for k, group in enumerate(groups):
+        end = group[-1].end + HOLD_S
+        if k + 1 < len(groups):
+            end = min(end, groups[k + 1][0].start)
+        out.append(Page(_split(group, max_chars), group[0].start, max(end, group[-1].end)))
+    return out
+
+
+def _stamp(seconds: float, comma: bool) -> str:
+    ms = max(0, round(seconds * 1000))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{',' if comma else '.'}{ms:03d}"
+
+
+def srt(captions: list[Page], offset: float = 0.0) -> str:
+    """SubRip: numbered cues; `offset` seconds are taken off every time (a clip cut from the middle)."""
+    cues = [f"{n}\n{_stamp(p.start - offset, True)} --> {_stamp(p.end - offset, True)}\n{p.text()}\n"
+            for n, p in enumerate(captions, 1)]
+    return "\n".join(cues)
+
+
+def vtt(captions: list[Page], offset: float = 0.0) -> str:
+    """WebVTT, with each word's time as an inline timestamp (players that know karaoke cues can follow it)."""
+    cues = []
+    for page in captions:
+        lines = []
+        for line in page.lines:
+            parts = []
+            for k, word in enumerate(line):
+                first = k == 0 and line is page.lines[0]
+                parts.append(word.text if first else f"<{_stamp(word.start - offset, False)}>{word.text}")
+            lines.append(" ".join(parts))
+        cues.append(f"{_stamp(page.start - offset, False)} --> {_stamp(page.end - offset, False)}\n"
+                    + "\n".join(lines) + "\n")
+    return "WEBVTT\n\n" + "\n".join(cues)
+
+
+def within(captions: list[Page], start: float, end: float) -> list[Page]:
+    """The captions of a clip from `start` to `end` seconds (words outside it left out)."""
+    out = []
+    for page in captions:
+        lines = [[w for w in line if start <= w.start < end] for line in page.lines]
+        lines = [line for line in lines if line]
+        if lines:
+            out.append(Page(lines, max(page.start, start), min(page.end, end)))
+    return out

@@ -1,0 +1,73 @@
+"""The director's rules for speech: captions on or off, the word highlight, corrections to the transcript, and
+loudness. Part of the director (the only place words become a draft).
+
+Draft keys written here (`m`): `captions` (bool), `caption_highlight` (bool), `caption_fixes` ([[wrong, right],
+...]), `loudness` (target LUFS, e.g. -14; 0 = leave the audio as it is).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from nemo_local import asr
+from nemo_local.shots import Edit
+
+DEFAULT_LUFS = -14
+ON = re.compile(r"\b(?:captions?|subtitles?|subs|closed captions|words on screen|transcri\w+)\b|字幕")
+OFF = re.compile(r"\b(?:no|without|remove|hide|turn off|disable|drop)\b[^.,;]*?\b(?:captions?|subtitles?|subs)\b|"
+                 r"(?:去掉|关闭|不要)字幕")
+NO_HIGHLIGHT = re.compile(r"\b(?:no|without(?: the)?|turn off(?: the)?) (?:word )?(?:highlight\w*|karaoke)\b")
+HIGHLIGHT = re.compile(r"\bhighlight (?:the |each |every )?words?\b|\bkaraoke\b")
+Q = r"[\"“'‘]([^\"”’“‘]{1,80}?)[\"”'’]"
+FIXES = [   # (pattern, index of the wrong words, index of the right ones)
+    (re.compile(rf"\b(?:it'?s|it is|spell(?:ed)? it|write it)\s+{Q}\s*,?\s*not\s+{Q}", re.I), 2, 1),
+    (re.compile(rf"\breplace\s+{Q}\s+(?:with|by)\s+{Q}", re.I), 1, 2),
+    (re.compile(rf"\b{Q}\s+(?:should be|is actually)\s+{Q}", re.I), 1, 2),
+]
+LUFS = re.compile(r"(-\s?\d{1,2}(?:\.\d)?)\s*lufs\b")
+NO_LOUDNESS = re.compile(r"\b(?:no|without|skip|turn off)\b[^.,;]*\b(?:loudness|normali[sz]\w*)\b|"
+                         r"\b(?:original|keep the|keep my) (?:loudness|level|volume)\b")
+
+
+def speech(text: str, lowered: str, meta: dict[str, Any], edit: Edit, first: bool, for_speech: bool) -> None:
+    """Apply the words about captions and loudness to `meta`. A speech skill starts with captions on (when this
+    machine can make them) and with broadcast loudness."""
+    wants = None
+    if OFF.search(lowered):
+        wants = False
+    elif ON.search(lowered) or (first and for_speech and "captions" not in meta):
+        wants = True
+    if wants is False and meta.get("captions"):
+        meta["captions"] = False
+        edit.changes.append("captions off")
+    elif wants:
+        reason = asr.available()
+        if reason is None:
+            if not meta.get("captions"):
+                edit.changes.append("captions on (word by word, with an SRT and a VTT beside the video)")
+            meta["captions"] = True
+        elif ON.search(lowered):
+            edit.notes.append(f"No captions: {reason}.")
+    if NO_HIGHLIGHT.search(lowered):
+        meta["caption_highlight"] = False
+        edit.changes.append("word highlight off")
+    elif HIGHLIGHT.search(lowered):
+        meta["caption_highlight"] = True
+        edit.changes.append("word highlight on")
+    for pattern, wrong, right in FIXES:
+        for found in pattern.finditer(text):
+            pair = [found[wrong].strip(), found[right].strip()]
+            fixes = [f for f in meta.get("caption_fixes") or [] if f[0].lower() != pair[0].lower()]
+            meta["caption_fixes"] = [*fixes, pair][-50:]
+            edit.changes.append(f"captions say \"{pair[1]}\" for \"{pair[0]}\"")
+    level = LUFS.search(lowered)
+    if NO_LOUDNESS.search(lowered):
+        meta["loudness"] = 0
+        edit.changes.append("loudness left as it is")
+    elif level:
+        meta["loudness"] = max(-40.0, min(-5.0, float(level[1].replace(" ", ""))))
+        edit.changes.append(f"loudness {meta['loudness']:g} LUFS")
+    elif "loudness" not in meta and (meta.get("captions") or (first and for_speech)):
+        meta["loudness"] = DEFAULT_LUFS
+        edit.changes.append(f"loudness {DEFAULT_LUFS} LUFS")

@@ -1,0 +1,252 @@
+"""Captions of speech: words on screen where and when they are spoken, SRT and VTT beside the video, the user's
+corrections, broadcast loudness; and a clear message where the speech model is missing."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import wave
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from nemo_local import asr, voice
+from nemo_local.asr import Word
+from nemo_local.captions import fix, pages, srt, vtt, within
+from nemo_local.director import direct
+from nemo_local.media import ffmpeg_exe, probe
+from nemo_local.render import RenderJob, get_renderer
+from nemo_local.render.audio import measure
+from nemo_local.render.captions import bottom_edge
+from nemo_local.shots import Edit
+
+FPS = 30
+SENTENCES = ["Welcome back to the show.", "Today we talk about music videos and captions.",
+             "Thanks for listening, and see you next week."]
+GAP_S = 1.6
+
+
+def words(text: str, start: float = 0.0, each: float = 0.3) -> list[Word]:
+    return [Word(start + k * each, start + (k + 1) * each - 0.05, w) for k, w in enumerate(text.split())]
+
+
+class TestCaptionPages:
+    def test_at_most_two_lines_that_fit(self) -> None:
+        spoken = words("one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+                       "fifteen sixteen seventeen eighteen nineteen twenty")
+        for page in pages(spoken, 24):
+            assert 1 <= len(page.lines) <= 2
+            assert all(len(" ".join(w.text for w in line)) <= 24 for line in page.lines)
+        assert [w.text for p in pages(spoken, 24) for w in p.words] == [w.text for w in spoken]
+
+    def test_a_sentence_or_a_pause_starts_a_new_caption(self) -> None:
+        spoken = words("Hello there. General") + words("Kenobi", start=3.0)
+        assert [p.text() for p in pages(spoken, 40)] == ["Hello there.", "General", "Kenobi"]
+
+    def test_a_full_caption_ends_before_a_phrase_rather_than_stranding_a_word(self) -> None:
+        spoken = words("This week we talk about making videos from audio.")
+        assert [p.text().replace("\n", " ") for p in pages(spoken, 23)] == \
+            ["This week we talk about making videos", "from audio."]
+
+    def test_captions_show_from_the_first_word_until_just_after_the_last(self) -> None:
+        first, second = pages(words("Hi.") + words("Bye.", start=0.5), 40)
+        assert first.start == 0.0 and first.end == second.start == 0.5
+        assert second.end == pytest.approx(0.75 + 0.6)
+
+
+class TestCorrections:
+    def test_a_word_is_replaced_with_its_punctuation_kept_and_case_ignored(self) -> None:
+        fixed = fix(words("welcome to nemo, the NEMO show."), [("nemo", "Nemo")])
+        assert [w.text for w in fixed] == ["welcome", "to", "Nemo,", "the", "Nemo", "show."]
+
+    def test_one_word_can_become_several_sharing_its_time(self) -> None:
+        fixed = fix(words("we gonna win"), [("gonna", "going to")])
+        assert [w.text for w in fixed] == ["we", "going", "to", "win"]
+        assert fixed[1].start == pytest.approx(0.3) and fixed[2].end == pytest.approx(0.55)
+
+    def test_the_director_keeps_corrections_and_captions_words(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(asr, "available", lambda: None)
+        meta: dict[str, Any] = {}
+        edit = Edit()
+        voice.speech("captions please; it's 'Nemo', not 'nemo'", "captions please", meta, edit, True, False)
+        voice.speech("replace 'gonna' with 'going to'", "", meta, edit, False, False)
+        assert meta["captions"] is True and meta["loudness"] == -14
+        assert meta["caption_fixes"] == [["nemo", "Nemo"], ["gonna", "going to"]]
+        voice.speech("no captions, -23 LUFS, no highlight", "no captions, -23 lufs, no highlight", meta, edit,
+                     False, False)
+        assert meta["captions"] is False and meta["loudness"] == -23 and meta["caption_highlight"] is False
+
+
+class TestFiles:
+    def test_srt_and_vtt_are_valid_and_in_step(self) -> None:
+        captions = pages(words("Hello there.") + words("Second caption here.", start=2.0), 40)
+        text = srt(captions)
+        cues = re.findall(r"(\d+)\n(\d\d:\d\d:\d\d,\d{3}) --> (\d\d:\d\d:\d\d,\d{3})\n(.+?)\n", text + "\n", re.S)
+        assert [c[0] for c in cues] == ["1", "2"] and cues[0][3] == "Hello there."
+        assert cues[1][1] == "00:00:02,000"
+        web = vtt(captions)
+        assert web.startswith("WEBVTT\n\n") and "00:00:02.000 --> " in web and "<00:00:00.300>there." in web
+
+    def test_a_clip_from_the_middle_starts_its_captions_at_zero(self) -> None:
+        captions = within(pages(words("a b c d e f g h", each=1.0), 40), 3.0, 6.0)
+        assert srt(captions, 3.0).startswith("1\n00:00:00,000 --> ")
+        assert captions[0].text() == "d e f"
+
+
+class TestWithoutTheModel:
+    def test_the_director_says_which_extra_to_install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(asr.importlib.util, "find_spec", lambda name: None)
+        assert asr.available() is not None and ".[captions]" in str(asr.available())
+        audio = {"file_id": "a", "filename": "talk.wav", "kind": "audio", "info": {"duration": 5.0}}
+        result = direct("vertical, captions", {}, [audio], "wave")
+        assert "captions" not in result.draft["m"] or result.draft["m"]["captions"] is False
+        assert "No captions: captions need the speech recogniser" in result.reply and "[captions]" in result.reply
+
+    def test_a_user_model_folder_must_hold_a_model(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        monkeypatch.setenv("NEMO_ASR_MODEL", str(tmp_path))
+        if asr.importlib.util.find_spec("faster_whisper") is None:
+            pytest.skip("faster-whisper is not installed")
+        with pytest.raises(asr.SpeechUnavailable, match=r"holds no model\.bin"):
+            asr.model_folder()
+
+    def test_files_that_differ_from_the_upstream_ones_are_refused(self, tmp_path: Path) -> None:
+        for name in asr.PINS:
+            (tmp_path / name).write_bytes(b"not the model")
+        assert not asr.pinned(tmp_path)
+
+
+# ---- with the recogniser: speech synthesised here by espeak-ng ------------------------------------------------
+
+needs_speech = pytest.mark.skipif(
+    (shutil.which("espeak-ng") is None or asr.available() is not None) and not os.environ.get("CI"),
+    reason="needs espeak-ng and the [captions] extra (CI installs both)")
+
+
+def synthesise(text: str, path: Path) -> np.ndarray:
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(path), text], check=True)
+    with wave.open(str(path)) as handle:
+        rate = handle.getframerate()
+        samples = np.frombuffer(handle.readframes(handle.getnframes()), "<i2").astype(np.float32) / 32768
+    assert rate == 22050
+    return samples
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[float]]:
+    """Three sentences with GAP_S of silence between them; returns the file and when each sentence starts."""
+    folder = tmp_path_factory.mktemp("speech")
+    parts, onsets, at = [], [], 0.4
+    for k, sentence in enumerate(SENTENCES):
+        samples = synthesise(sentence, folder / f"s{k}.wav")
+        loud = np.flatnonzero(np.abs(samples) > 0.02)
+        samples = samples[loud[0]: loud[-1] + 1]
+        parts += [np.zeros(int(at * 22050) if k == 0 else int(GAP_S * 22050), np.float32), samples]
+        onsets.append(sum(len(p) for p in parts[:-1]) / 22050)
+    parts.append(np.zeros(int(0.8 * 22050), np.float32))
+    audio = np.concatenate(parts)
+    path = folder / "talk.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(22050)
+        out.writeframes((audio * 32767).astype("<i2").tobytes())
+    return path, onsets
+
+
+def word_error_rate(said: list[str], heard: list[str]) -> float:
+    d = np.arange(len(heard) + 1)
+    for i, a in enumerate(said, 1):
+        row = [i]
+        for j, b in enumerate(heard, 1):
+            row.append(min(d[j] + 1, row[j - 1] + 1, d[j - 1] + (a != b)))
+        d = np.array(row)
+    return float(d[-1]) / len(said)
+
+
+def plain(text: str) -> list[str]:
+    return re.sub(r"[^\w' ]", " ", text.lower()).split()
+
+
+@needs_speech
+class TestRecognition:
+    def test_the_words_are_heard_and_timed(self, speech: tuple[Path, list[float]]) -> None:
+        path, onsets = speech
+        heard = asr.transcribe(path)
+        assert word_error_rate(plain(" ".join(SENTENCES)), plain(" ".join(w.text for w in heard))) <= 0.1
+        firsts = [w for w in heard if w.text.lower().strip(",.") in ("welcome", "today", "thanks")]
+        assert len(firsts) == 3
+        # Whisper's word times are loose by a few frames; the first word of each sentence is within 0.25 s.
+        assert all(abs(w.start - t) <= 0.25 for w, t in zip(firsts, onsets, strict=True))
+        assert all(a.start <= b.start for a, b in itertools.pairwise(heard))
+
+    def test_the_transcript_is_cached_beside_the_audio(self, speech: tuple[Path, list[float]]) -> None:
+        path, _ = speech
+        asr.transcribe(path)
+        assert list(path.parent.glob(f".{path.name}.transcript-v*-tiny.en-*.json"))
+
+
+def caption_region(path: Path, seconds: float) -> np.ndarray:
+    info = probe(path)
+    assert info.width and info.height
+    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-ss", f"{seconds:.3f}", "-i", str(path), "-frames:v", "1",
+                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    frame = np.frombuffer(raw, np.uint8).reshape(info.height, info.width, 3)
+    bottom = int(info.height * bottom_edge(info.width, info.height))
+    return frame[int(bottom - info.height * 0.25): bottom]
+
+
+@needs_speech
+class TestBurnedIn:
+    def test_captions_are_drawn_while_the_words_are_spoken(self, cli: Callable[..., Any], tmp_path: Path,
+                                                           speech: tuple[Path, list[float]]) -> None:
+        path, onsets = speech
+        result = cli("--json", "make", path, "-o", tmp_path / "talk.mp4", "--prompt",
+                     "vertical, captions, no visualizer, replace 'show' with 'program'")
+        assert result.code == 0, result.err
+        data = json.loads(result.out)
+        video = Path(data["path"])
+        assert (probe(video).width, probe(video).height) == (108, 192)
+        assert data["captions"] == {"srt": str(video.with_suffix(".srt")), "vtt": str(video.with_suffix(".vtt"))}
+        cues = re.findall(r"(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})\n(.+?)(?:\n\n|\n?$)",
+                          video.with_suffix(".srt").read_text(), re.S)
+        text = " ".join(c[8].replace("\n", " ") for c in cues)
+        assert "program" in text.lower() and "show" not in text.lower()
+        assert video.with_suffix(".vtt").read_text().startswith("WEBVTT")
+        for cue in cues:
+            start = int(cue[1]) * 60 + int(cue[2]) + int(cue[3]) / 1000
+            end = int(cue[5]) * 60 + int(cue[6]) + int(cue[7]) / 1000
+            assert caption_region(video, (start + end) / 2).max() > 150          # text on screen
+        quiet = onsets[1] - GAP_S / 2 + 0.3                                      # in the pause, after the hold
+        assert caption_region(video, quiet).max() < 120
+        level, peak = measure(video)
+        assert level == pytest.approx(-14, abs=1.0) and peak <= -0.5
+
+    def test_the_spoken_word_is_lit(self, speech: tuple[Path, list[float]], tmp_path: Path) -> None:
+        path, _ = speech
+        heard = asr.transcribe(path)
+        audio = {"file_id": "a", "filename": "talk.wav", "kind": "audio", "info": {"duration": probe(path).duration}}
+        draft = direct("captions, no visualizer, red", {}, [audio], "wave").draft
+        out = tmp_path / "lit.mp4"
+        get_renderer().render(RenderJob(draft=draft, sources={"a": path}, output=out, fps=FPS, max_side=640))
+        lit = []
+        for word in heard[:3]:
+            region = caption_region(out, (word.start + word.end) / 2).astype(int)
+            red = (region[..., 0] > 170) & (region[..., 1] < 110) & (region[..., 2] < 110)
+            lit.append(np.flatnonzero(red.any(axis=0)).mean() if red.any() else None)
+        assert None not in lit and lit[0] < lit[1] < lit[2]      # the red word moves along the line
+
+    def test_loudness_can_be_set_or_left_alone(self, speech: tuple[Path, list[float]], tmp_path: Path) -> None:
+        path, _ = speech
+        audio = {"file_id": "a", "filename": "talk.wav", "kind": "audio", "info": {"duration": probe(path).duration}}
+        for words_, expected in (("-23 LUFS", -23.0), ("keep the loudness", measure(path)[0])):
+            draft = direct(f"captions, {words_}", {}, [audio], "wave").draft
+            out = tmp_path / "level.mp4"
+            get_renderer().render(RenderJob(draft=draft, sources={"a": path}, output=out, fps=FPS, max_side=192))
+            assert measure(out)[0] == pytest.approx(expected, abs=1.0)
