@@ -250,3 +250,59 @@ class TestBurnedIn:
             out = tmp_path / "level.mp4"
             get_renderer().render(RenderJob(draft=draft, sources={"a": path}, output=out, fps=FPS, max_side=192))
             assert measure(out)[0] == pytest.approx(expected, abs=1.0)
+
+
+class TestClips:
+    def test_the_words_that_name_a_span(self) -> None:
+        from nemo_local.highlight import asked
+        assert asked("vertical, captions, best 45 seconds") == ("best", 0.0, 45.0)
+        assert asked("the 30 seconds from 1:20") == ("at", 80, 30.0)
+        assert asked("just the first minute") == ("at", 0.0, 60.0)
+        assert asked("trim to 45 s") == ("at", 0.0, 45.0)
+        assert asked("make it blue") is None
+
+    def test_the_best_span_starts_and_ends_on_sentences_and_prefers_dense_loud_speech(self) -> None:
+        from nemo_local.highlight import best
+        spoken = (words("Slow start here.", start=0.0, each=1.0) + words("Now it gets really exciting, listen.",
+                                                                           start=4.0, each=0.5)
+                  + words("Quiet ending.", start=8.0, each=1.0))
+        level = np.full(110, -30.0)
+        level[40:70] = -20.0                           # 10 steps a second: 4-7 s is louder
+        span = best(spoken, level, 10.0, 3.0, 11.0)
+        assert span is not None
+        assert span.start == pytest.approx(4.0 - 0.15) and span.end == pytest.approx(6.95 + 0.3)
+        assert "words a second" in span.why and "louder" in span.why and "4:00" not in span.why
+        assert best(spoken, level, 10.0, 30.0, 11.0) is None
+
+    def test_the_director_cuts_and_uncuts_a_clip(self) -> None:
+        audio = {"file_id": "a", "filename": "talk.mp3", "kind": "audio", "info": {"duration": 300.0}}
+        draft = direct("the 30 seconds from 1:20", {}, [audio], "wave").draft
+        assert (draft["m"]["clip_start_ms"], draft["m"]["clip_ms"], draft["d"]) == (80_000, 30_000, 30_000)
+        assert draft["m"]["fades"] is True
+        whole = direct("use the whole recording", draft, [audio], "wave").draft
+        assert "clip_ms" not in whole["m"] and whole["d"] == 300_000
+
+
+@needs_speech
+def test_the_best_part_is_cut_with_its_captions(speech: tuple[Path, list[float]], tmp_path: Path) -> None:
+    path, onsets = speech
+    audio = {"file_id": "a", "filename": "talk.wav", "kind": "audio", "info": {"duration": probe(path).duration},
+             "path": str(path)}
+
+    def heard(f: dict[str, Any]) -> Any:
+        from nemo_local.analysis import FEATURE_RATE, analyse
+        return asr.transcribe(Path(f["path"])), 20 * np.log10(analyse(path).rms + 1e-6), FEATURE_RATE
+    result = direct("captions, best 4 seconds", {}, [audio], "wave", speech_of=heard)
+    assert "the best 4 s" in result.reply and "starting and ending on a sentence" in result.reply
+    draft = result.draft
+    assert draft["m"]["clip_start_ms"] / 1000 == pytest.approx(onsets[1] - 0.15, abs=0.3)
+    out = tmp_path / "best.mp4"
+    get_renderer().render(RenderJob(draft=draft, sources={"a": path}, output=out, fps=FPS, max_side=192,
+                                    captions=tmp_path / "best"))
+    assert probe(out).duration == pytest.approx(draft["d"] / 1000, abs=0.1)
+    cues = (tmp_path / "best.part.srt").read_text()
+    text = [line for line in cues.splitlines() if line and not line.isdigit() and "-->" not in line]
+    assert cues.startswith("1\n00:00:00,") and plain(" ".join(text)) == plain(SENTENCES[1])
+    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(out), "-t", "0.05", "-ac", "1", "-f", "s16le",
+                          "-"], capture_output=True, check=True).stdout
+    assert np.abs(np.frombuffer(raw, "<i2")).max() < 3000          # it fades in

@@ -9,14 +9,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from nemo_local import events
-from nemo_local.analysis import analyse
+from nemo_local import asr, events
+from nemo_local.analysis import FEATURE_RATE, analyse
 from nemo_local.director import default_style, direct, for_speech
 from nemo_local.http import Backend, Denied, authenticate, check_fault, json_body
 from nemo_local.montage import Rhythm, rhythm_of
+from nemo_local.voice import Speech
 
 log = logging.getLogger("nemo_local")
 
@@ -41,6 +43,17 @@ def _message_text(body: dict[str, Any]) -> str:
 def _session_files(backend: Backend, session_id: str) -> list[dict[str, Any]]:
     return [{"file_id": f["file_id"], "filename": f["filename"], "kind": f["kind"], "info": json.loads(f["info"]),
              "path": f["path"]} for f in backend.store.files(session_id)]
+
+
+def _speech(file: dict[str, Any]) -> Speech | None:
+    """The words of an uploaded audio file and its loudness (dB, FEATURE_RATE steps a second), for "best 45 s"."""
+    try:
+        path = Path(file["path"])
+        analysis = analyse(path)
+        return asr.transcribe(path), 20 * np.log10(np.asarray(analysis.rms) + 1e-6), FEATURE_RATE
+    except Exception:   # no words: the reply says the best part cannot be picked
+        log.warning("cannot transcribe %s for a highlight", file.get("filename"), exc_info=True)
+        return None
 
 
 def _rhythm(file: dict[str, Any]) -> Rhythm | None:
@@ -90,7 +103,7 @@ async def run_sse(request: Request, backend: Backend) -> Response:
                       for f in files]}))
         skill = request.headers.get("x-skill-source")
         work = asyncio.ensure_future(asyncio.to_thread(direct, text, state.get("draft") or {}, files,
-                                                       default_style(skill), _rhythm, for_speech(skill)))
+                                                       default_style(skill), _rhythm, for_speech(skill), _speech))
         while not work.done():  # heartbeats while the director works
             done, _ = await asyncio.wait({work}, timeout=interval)
             if not done:

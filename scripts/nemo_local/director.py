@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from nemo_local import asr
 from nemo_local.montage import Rhythm
 from nemo_local.shots import Edit, choose_audio, options, picture_order, video_segments
-from nemo_local.voice import speech
+from nemo_local.voice import Speech, clip, speech
 from nemo_skill.destinations import DESTINATIONS, MB, parse_size
 
 VIDEO, AUDIO, TEXT = 0, 1, 7
@@ -141,7 +142,8 @@ def default_style(skill_source: str | None) -> str:
 
 
 def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style: str = "bars",
-           rhythm: Callable[[dict[str, Any]], Rhythm | None] | None = None, for_speech: bool = False) -> Direction:
+           rhythm: Callable[[dict[str, Any]], Rhythm | None] | None = None, for_speech: bool = False,
+           speech_of: Callable[[dict[str, Any]], Speech | None] | None = None) -> Direction:
     """Apply one user message to the draft. `files` are the session's uploads, oldest first; `rhythm` gives an
     audio file's beats, drops and sections (asked only when several pictures are cut to the music)."""
     new: dict[str, Any] = copy.deepcopy(draft) if draft.get("t") else {"t": [], "d": 0, "m": {}}
@@ -198,6 +200,12 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
     trimmed = _destination(lowered, meta, duration, out)
     if trimmed:
         meta["trim_ms"] = trimmed
+    if audio is not None:
+        spoken: dict[str, Any] = audio
+        clip(lowered, meta, edit, duration / 1000,
+             lambda: speech_of(spoken) if speech_of is not None and asr.available() is None else None)
+    if meta.get("clip_ms"):
+        duration = max(0, min(duration - int(meta.get("clip_start_ms") or 0), int(meta["clip_ms"])))
     if meta.get("trim_ms"):
         duration = min(duration, int(meta["trim_ms"]))
     tracks: list[dict[str, Any]] = new["t"]

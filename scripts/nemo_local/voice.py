@@ -2,15 +2,17 @@
 loudness. Part of the director (the only place words become a draft).
 
 Draft keys written here (`m`): `captions` (bool), `caption_highlight` (bool), `caption_fixes` ([[wrong, right],
-...]), `loudness` (target LUFS, e.g. -14; 0 = leave the audio as it is).
+...]), `loudness` (target LUFS, e.g. -14; 0 = leave the audio as it is), `clip_start_ms` and `clip_ms` (the part
+of the audio the video shows), `fades` (short fades at the clip's ends).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from nemo_local import asr
+from nemo_local import asr, highlight
 from nemo_local.shots import Edit
 
 DEFAULT_LUFS = -14
@@ -71,3 +73,46 @@ def speech(text: str, lowered: str, meta: dict[str, Any], edit: Edit, first: boo
     elif "loudness" not in meta and (meta.get("captions") or (first and for_speech)):
         meta["loudness"] = DEFAULT_LUFS
         edit.changes.append(f"loudness {DEFAULT_LUFS} LUFS")
+
+
+Speech = tuple[list[asr.Word], Any, float]     # words, loudness in dB per step, steps per second
+
+
+def clip(lowered: str, meta: dict[str, Any], edit: Edit, duration: float,
+         speech_of: Callable[[], Speech | None]) -> None:
+    """Words that cut a clip out of the audio: "best 45 seconds" (chosen from the transcript and the audio, and
+    said why), "the 30 seconds from 1:20", "first minute", "trim to 45 s"; "the whole thing" undoes it. The clip
+    is `m.clip_start_ms` + `m.clip_ms`, with short fades at both ends (`m.fades`)."""
+    if WHOLE.search(lowered):
+        for key in ("clip_start_ms", "clip_ms"):
+            meta.pop(key, None)
+        edit.changes.append("the whole recording")
+        return
+    want = highlight.asked(lowered)
+    if want is None or duration <= 0:
+        return
+    kind, start, length = want
+    if kind == "best":
+        heard = speech_of()
+        if heard is None:
+            edit.notes.append(f"Picking the best part needs speech recognition: {asr.available() or 'no words'}.")
+            return
+        span = highlight.best(heard[0], heard[1], heard[2], length, duration)
+        if span is None:
+            edit.notes.append(f"The recording runs {duration:.0f} s, not much longer than {length:g} s: all of it "
+                              "is used.")
+            return
+        start, length = span.start, span.end - span.start
+        edit.changes.append(f"the best {want[2]:g} s: {span.why}")
+    else:
+        if start >= duration:
+            edit.notes.append(f"The recording ends at {highlight._clock(duration)}; nothing to cut from "
+                              f"{highlight._clock(start)}.")
+            return
+        length = min(length, duration - start)
+        edit.changes.append(f"clip {highlight._clock(start)}-{highlight._clock(start + length)}")
+    meta["clip_start_ms"], meta["clip_ms"], meta["fades"] = round(start * 1000), round(length * 1000), True
+
+
+WHOLE = re.compile(r"\b(?:the )?(?:whole|full|entire) (?:thing|track|recording|episode|song|audio|length)\b|"
+                   r"\bno (?:clip|trim)\b")

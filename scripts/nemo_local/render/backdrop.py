@@ -47,8 +47,8 @@ def shots(scene: Scene) -> list[Shot]:
         path = scene.sources.get(str(seg.get("src")))
         if path is None or seg.get("kind") not in VISUAL_KINDS:
             continue
-        start = round(float(seg.get("s", 0) or 0) * fps / 1000)
-        if 0 <= start < frames:
+        start = scene.origin + round(float(seg.get("s", 0) or 0) * fps / 1000)
+        if scene.origin <= start < frames:
             found.append((start, str(seg["kind"]), path))
     found.sort(key=lambda item: item[0])
     out: list[Shot] = []
@@ -59,7 +59,7 @@ def shots(scene: Scene) -> list[Shot]:
             out[-1].end = start
         out.append(Shot(start, frames, kind, path, number))
     if out:
-        out[0].start = 0
+        out[0].start = 0     # the first shot also covers anything before it (and a preview from the middle)
     return out
 
 

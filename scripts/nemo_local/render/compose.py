@@ -56,6 +56,12 @@ class Scene:
     hot: Colour                       # the colour a drop switches to
     preview: bool = False
     captions: list[Any] = field(default_factory=list)   # caption pages (nemo_local.captions.Page), when on
+    origin: int = 0        # the audio frame the video starts at (a clip from the middle); draft times count
+                           # from here, the timing arrays and the captions from the audio's start
+
+    def timeline_ms(self, index: int) -> float:
+        """Where audio frame `index` falls on the draft's timeline, in ms."""
+        return (index - self.origin) * 1000 / self.fps
 
     @property
     def meta(self) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from nemo_local.render.timing import Timing, build
 SAMPLES_PER_FRAME = 400
 PREVIEW_SIDE = 640          # a preview is small and short: the look, in seconds
 PREVIEW_SECONDS = 10.0
+FADE_S = 0.25               # the fade at each end of a clip cut from the middle of the audio
 
 
 def layers_for(scene: Scene) -> list[Layer]:
@@ -69,15 +70,17 @@ def encode_settings(job: RenderJob, meta: dict[str, Any], seconds: float) -> tup
         int(cap)
 
 
-def preview_window(timing: Timing, seconds: float) -> range:
-    """The frames a preview shows: from 3 s before the first drop, else the loudest stretch of `seconds`."""
-    count = min(timing.frames, round(seconds * timing.fps))
-    if len(timing.drop_frames):
-        first = int(timing.drop_frames[0]) - 3 * timing.fps
+def preview_window(timing: Timing, seconds: float, origin: int = 0) -> range:
+    """The frames a preview shows, from `origin` on: from 3 s before the first drop, else the loudest stretch of
+    `seconds`."""
+    count = min(timing.frames - origin, round(seconds * timing.fps))
+    drops = [int(d) for d in timing.drop_frames if d >= origin]
+    if drops:
+        first = drops[0] - 3 * timing.fps
     else:
-        sums = np.convolve(timing.level, np.ones(count), mode="valid")
-        first = int(np.argmax(sums)) if len(sums) else 0
-    first = max(0, min(first, timing.frames - count))
+        sums = np.convolve(timing.level[origin:], np.ones(count), mode="valid")
+        first = origin + (int(np.argmax(sums)) if len(sums) else 0)
+    first = max(origin, min(first, timing.frames - count))
     return range(first, first + count)
 
 
@@ -105,30 +108,38 @@ class MusicRenderer:
         duration = float(draft.get("d") or audio_seg.get("d") or 0) / 1000
         info = probe(audio)
         audio_length = info.duration
+        offset = max(0.0, float(meta.get("clip_start_ms") or 0) / 1000)   # a clip from the middle of the audio
         if audio_length:   # a draft is client data: never render past the end of the audio
-            duration = min(duration, audio_length) if duration > 0 else audio_length
+            offset = min(offset, max(0.0, audio_length - 1 / fps))
+            duration = min(duration, audio_length - offset) if duration > 0 else audio_length - offset
         if duration <= 0:
             raise RenderError("the audio track has no duration")
         preview = bool(meta.get("preview"))
         if preview and max(width, height) > PREVIEW_SIDE:
             scale = PREVIEW_SIDE / max(width, height)
             width, height = int(width * scale) & ~1, int(height * scale) & ~1
-        frames = max(1, round(duration * fps))
-        analysis = analyse(audio)
+        origin = round(offset * fps)
+        frames = origin + max(1, round(duration * fps))     # timing runs from the audio's start; frames are drawn
+        analysis = analyse(audio)                          # from `origin` on
         job.progress(0.02)
         timing = build(analysis, frames, fps, bool(meta.get("beat_sync", True)), bool(meta.get("drops", True)))
         del analysis   # the frame loop needs only the per-frame timing
         accent_hex = str(meta.get("accent", "#36c5f0"))
         scene = Scene(width, height, fps, timing, draft, job.sources, audio, info.has_cover, yuv(accent_hex),
-                      yuv(str(meta.get("accent2") or hot_colour(accent_hex))), preview)
-        window = preview_window(timing, PREVIEW_SECONDS) if preview else range(frames)
+                      yuv(str(meta.get("accent2") or hot_colour(accent_hex))), preview, origin=origin)
+        window = preview_window(timing, PREVIEW_SECONDS, origin) if preview else range(origin, frames)
+        start, seconds = window.start / fps, len(window) / fps
         if meta.get("captions"):
-            scene.captions = self._captions(job, audio, duration, width, height, window.start / fps, preview)
+            scene.captions = self._captions(job, audio, start, start + seconds, width, height, preview)
         target = meta.get("loudness")
-        loudness = loudness_filter(audio, float(target), window.start / fps, len(window) / fps) \
+        loudness = loudness_filter(audio, float(target), start, seconds) \
             if isinstance(target, int | float) and not isinstance(target, bool) and target < 0 else ""
-        settings, cap = encode_settings(job, meta, len(window) / fps)
-        poster = -1 if preview else (int(timing.drop_frames[0]) + fps) if len(timing.drop_frames) else frames // 3
+        if meta.get("fades") and seconds > 1:   # a clip never starts or stops mid-syllable
+            loudness = ",".join(f for f in (loudness, f"afade=t=in:d={FADE_S}",
+                                            f"afade=t=out:st={seconds - FADE_S:.3f}:d={FADE_S}") if f)
+        settings, cap = encode_settings(job, meta, seconds)
+        drops = [int(d) for d in timing.drop_frames if origin <= d < frames - fps]
+        poster = -1 if preview else drops[0] + fps if drops else origin + (frames - origin) // 3
         volume = float(audio_seg.get("v", 1.0))
         for _ in range(3):   # a size cap is met, not hoped for: encode again at a lower rate when it was missed
             self._loop(job, scene, volume, settings, min(poster, frames - 1), window, loudness)
@@ -141,18 +152,18 @@ class MusicRenderer:
             raise RenderError(f"the video stayed over {(cap or 0) / 1e6:.1f} MB; trim it or allow a larger size")
 
     @staticmethod
-    def _captions(job: RenderJob, audio: Path, duration: float, width: int, height: int, start: float,
+    def _captions(job: RenderJob, audio: Path, start: float, end: float, width: int, height: int,
                   preview: bool) -> list[Page]:
         """The words spoken, as caption pages for this frame; the SRT and VTT files go where the job says."""
         try:
-            words = asr.transcribe(audio, lambda f: job.progress(0.02 + 0.08 * f), duration)
+            words = asr.transcribe(audio, lambda f: job.progress(0.02 + 0.08 * f), end)
         except asr.SpeechUnavailable as exc:
             raise RenderError(str(exc)) from None
         fixes = [(str(a), str(b)) for a, b in (job.draft.get("m") or {}).get("caption_fixes") or []]
-        captions = pages(fix([w for w in words if w.start < duration], fixes), max_chars(width, height))
+        captions = within(pages(fix([w for w in words if w.start < end], fixes), max_chars(width, height)), start, end)
         if job.captions is not None and not preview:
-            job.captions.with_suffix(".part.srt").write_text(srt(within(captions, start, duration), start))
-            job.captions.with_suffix(".part.vtt").write_text(vtt(within(captions, start, duration), start))
+            job.captions.with_suffix(".part.srt").write_text(srt(captions, start))
+            job.captions.with_suffix(".part.vtt").write_text(vtt(captions, start))
         return captions
 
     def _loop(self, job: RenderJob, scene: Scene, volume: float, settings: EncodeSettings, poster: int,

@@ -126,14 +126,14 @@ class Titles:
     """The text track: each segment's text near the top, faded in and out over TITLE_FADE_MS."""
 
     def __init__(self, scene: Scene) -> None:
-        self.fps = scene.fps
+        self.scene = scene
         self.items: list[tuple[float, float, Overlay]] = [
             (float(seg.get("s", 0)), float(seg.get("d", 3000)),
              text_overlay(str(seg["text"]), scene.width, scene.height, anchor_y=0.1))
             for seg in scene.segments(7) if seg.get("text")]
 
     def draw(self, frame: Frame, beat: Beat) -> None:
-        now = beat.index * 1000 / self.fps
+        now = self.scene.timeline_ms(beat.index)
         for start, length, overlay in self.items:
             if start <= now < start + length:
                 overlay.blend(frame, max(0.0, min(1.0, (now - start) / TITLE_FADE_MS,
@@ -147,11 +147,12 @@ class ProgressBar:
     """A thin bar along the bottom edge in the accent colour, filling as the video plays."""
 
     def __init__(self, scene: Scene) -> None:
-        self.width, self.height, self.frames = scene.width, scene.height, scene.timing.frames
+        self.width, self.height, self.origin = scene.width, scene.height, scene.origin
+        self.frames = scene.timing.frames - scene.origin
         self.bar = max(4, scene.height // 120) & ~1
 
     def draw(self, frame: Frame, beat: Beat) -> None:
-        filled = int(self.width * (beat.index + 1) / self.frames) & ~1
+        filled = int(self.width * (beat.index - self.origin + 1) / self.frames) & ~1
         top = self.height - self.bar
         frame.y[top:, :filled] = int(beat.colour[0])
         frame.u[top // 2:, : filled // 2] = int(beat.colour[1])
