@@ -336,3 +336,31 @@ def test_make_renders_one_video_per_audio_file(cli: Callable[..., Any], tmp_path
 def test_make_with_several_audio_files_wants_a_folder(cli: Callable[..., Any], tmp_path: Path, wav: Path) -> None:
     result = cli("make", wav, wav, "-o", tmp_path / "one.mp4")
     assert result.code == 2 and "-o names a folder" in result.err
+
+
+def test_a_clip_plays_muted_unless_its_sound_is_asked_for(tmp_path: Path, track: Path) -> None:
+    """A clip with a 1 kHz tone: muted by default; with "keep the clips' sound" the tone is heard under its shot
+    and the music goes on, ducked."""
+    clip = tmp_path / "tone.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30",
+                    "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000", "-t", "1.0", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip)], check=True)
+    files = [{"file_id": "music", "filename": "music.wav", "kind": "audio", "info": {"duration": 8.0}},
+             {"file_id": "clip", "filename": "tone.mp4", "kind": "video", "info": {}}]
+
+    def tone(prompt: str) -> float:
+        draft = direct(prompt, {}, files, "bars").draft
+        draft["d"] = 3000
+        out = tmp_path / "sound.mp4"
+        get_renderer().render(RenderJob(draft=draft, sources={"music": track, "clip": clip}, output=out, fps=FPS,
+                                        max_side=192))
+        raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(out), "-ac", "1", "-ar", "8000", "-f", "s16le",
+                              "-"], capture_output=True, check=True).stdout
+        samples = np.frombuffer(raw, "<i2").astype(np.float32)
+        spectrum = np.abs(np.fft.rfft(samples[:8000 * 2]))
+        freqs = np.fft.rfftfreq(8000 * 2, 1 / 8000)
+        band = (freqs > 980) & (freqs < 1020)
+        return float(spectrum[band].max() / (np.median(spectrum) + 1e-9))
+    muted, heard = tone("only my clips"), tone("only my clips, keep the clips' sound")
+    assert muted < 50
+    assert heard > 200

@@ -3,7 +3,8 @@ often to cut, which transition, and whether the visualizer is drawn over them. P
 place words become a draft); `montage` places the cuts on the music.
 
 Draft keys written here (`m`): `pictures` (file ids in the order they show), `cut_beats` (beats per shot,
-0 = one shot per section), `transition` (cut, crossfade, flash), `visualizer` (bool), `seen` (how many of
+0 = one shot per section), `transition` (cut, crossfade, flash), `visualizer` (bool), `clip_sound` (bool: the
+clips' own sound under their shots, the music ducked; muted by default), `seen` (how many of
 the session's files the draft has taken in, so a new upload joins the montage).
 """
 
@@ -43,6 +44,10 @@ CUTS = [   # (pattern, how cut_beats changes)
      lambda n: max(1, (n or 8) // 2)),
     (re.compile(r"\b(?:slower|fewer|longer) cuts\b|\bcut (?:slower|less often)\b"), lambda n: min(16, (n or 8) * 2)),
 ]
+CLIP_SOUND_OFF = re.compile(r"\bmute (?:the |my |all )?(?:clips|videos)\b|\bno clip sound\b|"
+                            r"\bwithout (?:the |my )?(?:clips?|videos?)'?s? (?:own )?(?:sound|audio)\b")
+CLIP_SOUND_ON = re.compile(r"\b(?:with|keep|use|include)(?: the| my)? (?:clips?|videos?)'?s? (?:own )?"
+                           r"(?:sound|audio)\b|\bclip sound\b|\bunmute (?:the |my )?(?:clips|videos)\b")
 TRANSITIONS = [
     (re.compile(r"\bcross ?-?fades?\b|\bfade between\b|\bdissolves?\b"), "crossfade"),
     (re.compile(r"\bflash ?-?cuts?\b|\bflash (?:between|transitions?)\b"), "flash"),
@@ -156,6 +161,13 @@ def options(lowered: str, meta: dict[str, Any], edit: Edit) -> str:
         if found:
             meta["transition"] = name
             edit.changes.append(f"transition {name}")
+            lowered = lowered.replace(found[0], " ")
+            break
+    for pattern, value, said in ((CLIP_SOUND_OFF, False, "clips muted"), (CLIP_SOUND_ON, True, "clips' own sound on")):
+        found = pattern.search(lowered)
+        if found:
+            meta["clip_sound"] = value
+            edit.changes.append(said)
             lowered = lowered.replace(found[0], " ")
             break
     off, on = VISUALIZER_OFF.search(lowered), VISUALIZER_ON.search(lowered)

@@ -86,7 +86,7 @@ class RenderWorker:
 
     def start(self) -> None:
         """Start the threads; renders a previous run left unfinished are done again from the start."""
-        for pattern in ("*.part.mp4", "*.part.jpg", "*.part.srt", "*.part.vtt"):
+        for pattern in ("*.part.mp4", "*.part.jpg", "*.part.srt", "*.part.vtt", "*.part.wav"):
             for part in self.config.renders_dir.glob(pattern):
                 part.unlink(missing_ok=True)
         for row in self.store.unfinished_renders():

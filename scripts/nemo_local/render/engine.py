@@ -21,7 +21,7 @@ from nemo_local.analysis import analyse
 from nemo_local.captions import Page, fix, pages, srt, vtt, within
 from nemo_local.media import probe
 from nemo_local.render.audio import loudness_filter, pcm_blocks
-from nemo_local.render.backdrop import Backdrop
+from nemo_local.render.backdrop import Backdrop, shots
 from nemo_local.render.base import Cancelled, RenderError, RenderJob
 from nemo_local.render.captions import Captions, max_chars
 from nemo_local.render.colour import yuv
@@ -29,6 +29,7 @@ from nemo_local.render.compose import Layer, Scene, beats, track_segments
 from nemo_local.render.encode import Encoder
 from nemo_local.render.frame import Frame
 from nemo_local.render.layers import Flash, ProgressBar, Titles, Visualizer, hot_colour, sparks_for
+from nemo_local.render.mix import mix_clip_sound
 from nemo_local.render.settings import EncodeSettings, capped_video_kbps
 from nemo_local.render.timing import Timing, build
 
@@ -131,25 +132,44 @@ class MusicRenderer:
         start, seconds = window.start / fps, len(window) / fps
         if meta.get("captions"):
             scene.captions = self._captions(job, audio, start, start + seconds, width, height, preview)
-        target = meta.get("loudness")
-        loudness = loudness_filter(audio, float(target), start, seconds) \
-            if isinstance(target, int | float) and not isinstance(target, bool) and target < 0 else ""
-        if meta.get("fades") and seconds > 1:   # a clip never starts or stops mid-syllable
-            loudness = ",".join(f for f in (loudness, f"afade=t=in:d={FADE_S}",
-                                            f"afade=t=out:st={seconds - FADE_S:.3f}:d={FADE_S}") if f)
-        settings, cap = encode_settings(job, meta, seconds)
-        drops = [int(d) for d in timing.drop_frames if origin <= d < frames - fps]
-        poster = -1 if preview else drops[0] + fps if drops else origin + (frames - origin) // 3
         volume = float(audio_seg.get("v", 1.0))
-        for _ in range(3):   # a size cap is met, not hoped for: encode again at a lower rate when it was missed
-            self._loop(job, scene, volume, settings, min(poster, frames - 1), window, loudness)
-            size = job.output.stat().st_size
-            if cap is None or size <= cap:
-                break
-            assert settings.video_kbps is not None
-            settings = replace(settings, video_kbps=int(settings.video_kbps * 0.85 * cap / size))
-        else:
-            raise RenderError(f"the video stayed over {(cap or 0) / 1e6:.1f} MB; trim it or allow a larger size")
+        sound = self._clip_sound(job, scene, start, seconds, volume) if meta.get("clip_sound") else None
+        try:
+            source, source_start = (sound, 0.0) if sound is not None else (audio, start)
+            volume = 1.0 if sound is not None else volume
+            target, filters = meta.get("loudness"), []
+            if isinstance(target, int | float) and not isinstance(target, bool) and target < 0:
+                filters.append(loudness_filter(source, float(target), source_start, seconds))
+            if meta.get("fades") and seconds > 1:   # a clip never starts or stops mid-syllable
+                filters += [f"afade=t=in:d={FADE_S}", f"afade=t=out:st={seconds - FADE_S:.3f}:d={FADE_S}"]
+            audio_filter = ",".join(f for f in filters if f)
+            settings, cap = encode_settings(job, meta, seconds)
+            drops = [int(d) for d in timing.drop_frames if origin <= d < frames - fps]
+            poster = -1 if preview else drops[0] + fps if drops else origin + (frames - origin) // 3
+            for _ in range(3):   # a size cap is met, not hoped for: encode again at a lower rate when it was missed
+                self._loop(job, scene, volume, settings, min(poster, frames - 1), window, audio_filter, sound)
+                size = job.output.stat().st_size
+                if cap is None or size <= cap:
+                    break
+                assert settings.video_kbps is not None
+                settings = replace(settings, video_kbps=int(settings.video_kbps * 0.85 * cap / size))
+            else:
+                raise RenderError(f"the video stayed over {(cap or 0) / 1e6:.1f} MB; trim it or allow a larger size")
+        finally:
+            if sound is not None:
+                sound.unlink(missing_ok=True)
+
+    @staticmethod
+    def _clip_sound(job: RenderJob, scene: Scene, start: float, seconds: float, volume: float) -> Path | None:
+        """The music with the clips' own sound under their shots (a WAV beside the output), or None when no
+        clip has sound."""
+        fps = scene.fps
+        sounds = [((max(shot.start, round(start * fps)) / fps) - start, (shot.end - max(shot.start,
+                  round(start * fps))) / fps, shot.path) for shot in shots(scene)
+                  if shot.kind == "video" and shot.end > start * fps and probe(shot.path).has_audio]
+        if not sounds:
+            return None
+        return mix_clip_sound(scene.audio, sounds, start, seconds, job.output.with_suffix(".wav"), volume)
 
     @staticmethod
     def _captions(job: RenderJob, audio: Path, start: float, end: float, width: int, height: int,
@@ -167,7 +187,7 @@ class MusicRenderer:
         return captions
 
     def _loop(self, job: RenderJob, scene: Scene, volume: float, settings: EncodeSettings, poster: int,
-              window: range, loudness: str = "") -> None:
+              window: range, audio_filter: str = "", sound: Path | None = None) -> None:
         """Draw every frame of `window` through the layers, bottom first, into one frame and encode it."""
         fps, width, height = scene.fps, scene.width, scene.height
         frame = Frame(width, height)
@@ -177,8 +197,8 @@ class MusicRenderer:
         step = max(1, len(window) // 100)
         layers = layers_for(scene)
         try:
-            with Encoder(job.output, width, height, fps, len(window), scene.audio, volume, settings,
-                         start, loudness) as encoder:
+            with Encoder(job.output, width, height, fps, len(window), sound or scene.audio, volume, settings,
+                         0.0 if sound else start, audio_filter) as encoder:
                 for index, samples in zip(window, blocks, strict=True):
                     if index % 15 == 0 and job.cancelled():
                         raise Cancelled()
