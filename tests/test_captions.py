@@ -12,7 +12,7 @@ import subprocess
 import wave
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -306,3 +306,52 @@ def test_the_best_part_is_cut_with_its_captions(speech: tuple[Path, list[float]]
     raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(out), "-t", "0.05", "-ac", "1", "-f", "s16le",
                           "-"], capture_output=True, check=True).stdout
     assert np.abs(np.frombuffer(raw, "<i2")).max() < 3000          # it fades in
+
+
+class TestAroundTheWords:
+    FILES: ClassVar[list[dict[str, Any]]] = [
+        {"file_id": "a", "filename": "talk.mp3", "kind": "audio", "info": {"duration": 60.0}},
+        {"file_id": "logo", "filename": "logo.png", "kind": "image", "info": {}},
+        {"file_id": "cover", "filename": "cover.jpg", "kind": "image", "info": {}}]
+
+    def test_the_logo_goes_in_the_corner_not_in_the_pictures(self) -> None:
+        draft = direct("use logo.png as the logo", {}, self.FILES, "wave").draft
+        assert draft["m"]["logo"] == "logo"
+        assert [s.get("src") for t in draft["t"] if t["tt"] == 0 for s in t["sg"]] == ["cover"]
+        assert "logo" not in direct("no logo", draft, self.FILES, "wave").draft["m"]
+
+    def test_a_lower_third_and_a_title_side_by_side(self) -> None:
+        draft = direct("host 'Jane Doe', episode title 'Episode 12', title \"The Show\"", {}, self.FILES,
+                       "wave").draft
+        texts = next(t["sg"] for t in draft["t"] if t["tt"] == 7)
+        assert texts[0]["text"] == "The Show"
+        assert texts[1] == {"id": "l1", "kind": "lower_third", "text": "Jane Doe", "sub": "Episode 12", "s": 500,
+                            "d": 6000}
+
+
+@needs_speech
+def test_the_lower_third_and_logo_are_drawn_clear_of_the_captions(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from nemo_local.render.captions import text_size
+    from nemo_local.synth import demo_track, write_wav
+    music = demo_track(seconds=3.0, bpm=120, rate=22050)
+    audio = write_wav(tmp_path / "a.wav", music.samples, music.rate)
+    Image.new("RGBA", (200, 100), (255, 0, 0, 255)).save(tmp_path / "logo.png")
+    files = [{"file_id": "a", "filename": "a.wav", "kind": "audio", "info": {"duration": 3.0}},
+             {"file_id": "logo", "filename": "logo.png", "kind": "image", "info": {}}]
+    draft = direct("vertical, no visualizer, use logo.png as the logo, speaker 'Jane Doe'", {}, files, "wave").draft
+    draft["m"]["captions"] = True   # laid out as with captions, without needing speech
+    out = tmp_path / "o.mp4"
+    get_renderer().render(RenderJob(draft=draft, sources={"a": audio, "logo": tmp_path / "logo.png"}, output=out,
+                                    fps=FPS, max_side=640, captions=None))
+    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-ss", "1.5", "-i", str(out), "-frames:v", "1", "-f",
+                          "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    frame = np.frombuffer(raw, np.uint8).reshape(640, 360, 3).astype(int)
+    red = (frame[..., 0] > 180) & (frame[..., 1] < 80)
+    ys, xs = np.nonzero(red)
+    assert ys.max() < 640 * 0.15 and xs.min() > 360 * 0.6          # the logo, top right
+    text = (frame.min(axis=2) > 200)
+    rows = np.flatnonzero(text.any(axis=1))
+    captions_top = 640 * bottom_edge(360, 640) - 3.4 * text_size(360, 640)
+    assert len(rows) and rows.max() < captions_top and rows.min() > 640 * 0.4   # the name, above the captions

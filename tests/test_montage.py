@@ -364,3 +364,14 @@ def test_a_clip_plays_muted_unless_its_sound_is_asked_for(tmp_path: Path, track:
     muted, heard = tone("only my clips"), tone("only my clips, keep the clips' sound")
     assert muted < 50
     assert heard > 200
+
+
+def test_all_sizes_in_one_go(cli: Callable[..., Any], tmp_path: Path, wav: Path) -> None:
+    result = cli("--json", "make", wav, "-o", tmp_path / "clip.mp4", "--prompt", "vertical bars, all sizes")
+    assert result.code == 0, result.err
+    videos = json.loads(result.out)["videos"]
+    assert [v["aspect"] for v in videos] == ["16:9", "9:16", "1:1"]
+    sizes = [(probe(Path(v["path"])).width, probe(Path(v["path"])).height) for v in videos]
+    assert sizes == [(192, 108), (108, 192), (192, 192)]
+    assert [Path(v["path"]).name for v in videos] == ["clip-16x9.mp4", "clip-9x16.mp4", "clip-1x1.mp4"]
+    assert cli("make", wav, "--aspect", "all", "--for", "discord").code == 2

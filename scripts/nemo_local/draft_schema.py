@@ -24,7 +24,8 @@ TRACK_TYPES = range(0, 32)
 # of short strings, high = max items).
 SEGMENT_FIELDS: dict[str, tuple[str, float, float]] = {
     "s": ("num", 0, MAX_MS), "d": ("num", 0, MAX_MS), "v": ("num", 0, 2),
-    "text": ("str", 0, MAX_TEXT), "name": ("str", 0, MAX_SHORT), "src": ("str", 0, MAX_SHORT),
+    "text": ("str", 0, MAX_TEXT), "sub": ("str", 0, MAX_TEXT), "name": ("str", 0, MAX_SHORT),
+    "src": ("str", 0, MAX_SHORT),
     "id": ("str", 0, MAX_SHORT), "kind": ("str", 0, 40),
 }
 TRACK_FIELDS: dict[str, tuple[str, float, float]] = {"tt": ("int", 0, 31), "n": ("str", 0, MAX_SHORT)}
@@ -38,7 +39,7 @@ META_FIELDS: dict[str, tuple[str, float, float]] = {
     "cut_beats": ("int", 0, 64), "transition": ("str", 0, 16), "seen": ("int", 0, 100_000),
     "pictures": ("strs", 0, MAX_SEGMENTS), "captions": ("bool", 0, 1), "caption_highlight": ("bool", 0, 1),
     "caption_fixes": ("pairs", 0, 50), "loudness": ("num", -70, 0), "clip_start_ms": ("int", 0, MAX_MS),
-    "clip_ms": ("int", 0, MAX_MS), "fades": ("bool", 0, 1), "clip_sound": ("bool", 0, 1),
+    "clip_ms": ("int", 0, MAX_MS), "fades": ("bool", 0, 1), "clip_sound": ("bool", 0, 1), "logo": ("str", 0, MAX_SHORT),
 }
 
 

@@ -3,9 +3,9 @@ often to cut, which transition, and whether the visualizer is drawn over them. P
 place words become a draft); `montage` places the cuts on the music.
 
 Draft keys written here (`m`): `pictures` (file ids in the order they show), `cut_beats` (beats per shot,
-0 = one shot per section), `transition` (cut, crossfade, flash), `visualizer` (bool), `clip_sound` (bool: the
-clips' own sound under their shots, the music ducked; muted by default), `seen` (how many of
-the session's files the draft has taken in, so a new upload joins the montage).
+0 = one shot per section), `logo` (the image in the corner), `transition` (cut, crossfade, flash),
+`visualizer` (bool), `clip_sound` (bool: the clips' own sound under their shots, the music ducked; muted by
+default), `seen` (how many of the session's files the draft has taken in, so a new upload joins the montage).
 """
 
 from __future__ import annotations
@@ -96,13 +96,41 @@ def choose_audio(lowered: str, files: list[dict[str, Any]], current: str | None,
     return audio[-1]
 
 
+LOGO = re.compile(r"(?:^|[\s\"'“‘(])([\w.\-]+\.(?:png|jpe?g|webp|gif))[\"'”’)]?\s+(?:as|for)\s+(?:the |a |my |our )?"
+                  r"logo\b")
+NO_LOGO = re.compile(r"\b(?:no|remove|without|drop|hide)(?: the| my)? logo\b")
+
+
+def logo(text: str, meta: dict[str, Any], files: list[dict[str, Any]], edit: Edit) -> None:
+    """"use logo.png as the logo" (or "add my logo" with an image named *logo*): that image goes in the corner
+    (`m.logo`) and out of the montage; "no logo" removes it."""
+    lowered = text.lower()
+    if NO_LOGO.search(lowered):
+        if meta.pop("logo", None):
+            edit.changes.append("logo removed")
+        return
+    images = [f for f in files if f["kind"] == "image"]
+    named = LOGO.search(lowered)
+    found = None
+    if named:
+        found = next((f for f in images if f["filename"].lower() == named[1]), None)
+        if found is None:
+            edit.notes.append(f"No uploaded image is called {named[1]}; upload it, then say which is the logo.")
+    elif re.search(r"\b(?:add|put|show|with|use)\b[^.]*\blogo\b", lowered):
+        found = next((f for f in reversed(images) if "logo" in f["filename"].lower()), None)
+    if found is not None and meta.get("logo") != found["file_id"]:
+        meta["logo"] = found["file_id"]
+        edit.changes.append(f"logo {found['filename']} in the corner")
+
+
 def picture_order(lowered: str, meta: dict[str, Any], files: list[dict[str, Any]], edit: Edit,
                   existing: list[str]) -> list[str]:
-    """The montage's pictures (file ids), in order, after this message's words."""
-    visuals = [f["file_id"] for f in files if f["kind"] in VISUAL]
+    """The montage's pictures (file ids), in order, after this message's words (the logo is not one)."""
+    visuals = [f["file_id"] for f in files if f["kind"] in VISUAL and f["file_id"] != meta.get("logo")]
     order = [i for i in (meta.get("pictures") or existing) if i in visuals]
     seen = int(meta.get("seen", 0) or 0)
-    added = [f["file_id"] for f in files[seen:] if f["kind"] in VISUAL and f["file_id"] not in order]
+    seen_ids = {f["file_id"] for f in files[:seen]}
+    added = [v for v in visuals if v not in seen_ids and v not in order]
     order += added
     if added and len(order) > 1:
         edit.changes.append(f"{len(order)} pictures")

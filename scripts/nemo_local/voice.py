@@ -35,6 +35,8 @@ NO_LOUDNESS = re.compile(r"\b(?:no|without|skip|turn off)\b[^.,;]*\b(?:loudness|
 def speech(text: str, lowered: str, meta: dict[str, Any], edit: Edit, first: bool, for_speech: bool) -> None:
     """Apply the words about captions and loudness to `meta`. A speech skill starts with captions on (when this
     machine can make them) and with broadcast loudness."""
+    if first and for_speech and not re.search(r"drops?|高潮", lowered):
+        meta["drops"] = False   # speech has no drops: a flash in a podcast would be a false one
     wants = None
     if OFF.search(lowered):
         wants = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -87,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", type=Path, metavar="FILE",
                    help="audio file(s), then images and video clips in the order they should show")
     p.add_argument("--image", type=Path, help="a background image (the same as naming it after the audio)")
+    p.add_argument("--aspect", choices=["16:9", "9:16", "1:1", "all"],
+                   help="frame size; 'all' renders all three, each laid out for its frame (NAME-9x16.mp4, ...)")
     p.add_argument("--prompt", help="what the video should look like (default: the skill's example prompt)")
     p.add_argument("-o", "--output", type=Path)
     sharing(p)
@@ -375,41 +378,61 @@ class Progress:
             notice(f"  {status.status} {status.progress}%{left}")
 
 
-def cmd_make(api: Api, out: Out, args: argparse.Namespace) -> None:
-    audio, pictures = split_inputs(list(args.inputs) + ([args.image] if args.image else []),
-                                          api.settings.local)
-    check_files(audio + pictures, int(skill.config()["limits"]["max_upload_bytes"]), api.settings.local)
+ASPECT_NAMES = {"16:9": "landscape 16:9", "9:16": "vertical 9:16", "1:1": "square 1:1"}
+ALL_SIZES = re.compile(r"\ball (?:the )?(?:sizes|aspect ratios|aspects|formats)\b|\bevery (?:size|format|aspect)\b|"
+                       r"\bin all three\b", re.I)
+
+
+def make_targets(audio: list[Path], sizes: list[str | None], output: Path | None, force: bool) -> list[list[Path]]:
+    """Where each video goes: per audio file, one path per frame size (NAME-9x16.mp4 when there are several)."""
     batch = len(audio) > 1
-    if batch and args.output is not None and (args.output.suffix or args.output.is_file()) \
-            and not args.output.is_dir():
+    if batch and output is not None and (output.suffix or output.is_file()) and not output.is_dir():
         raise errors.UsageError("with several audio files, -o names a folder: one video per audio file")
-    if batch and args.output is not None:
+    if batch and output is not None:
         try:
-            args.output.mkdir(parents=True, exist_ok=True)
+            output.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise errors.InputError(f"cannot create the folder {args.output}: {exc.strerror}") from None
+            raise errors.InputError(f"cannot create the folder {output}: {exc.strerror}") from None
     targets = []
     for track in audio:
-        output = args.output or Path(track.stem + ".mp4")
-        if output.is_dir() or batch:
-            output = output / (track.stem + ".mp4")
-        targets.append(exporting.target_path(output, "video.mp4", args.force))
+        base = output or Path(track.stem + ".mp4")
+        if base.is_dir() or batch:
+            base = base / (track.stem + ".mp4")
+        targets.append([exporting.target_path(base if size is None or len(sizes) == 1 else
+                                              base.with_name(f"{base.stem}-{size.replace(':', 'x')}.mp4"),
+                                              "video.mp4", force) for size in sizes])
+    return targets
+
+
+def cmd_make(api: Api, out: Out, args: argparse.Namespace) -> None:
+    audio, pictures = split_inputs(list(args.inputs) + ([args.image] if args.image else []), api.settings.local)
+    check_files(audio + pictures, int(skill.config()["limits"]["max_upload_bytes"]), api.settings.local)
     prompt = args.prompt or skill.config()["variants"][skill.meta().name]["example_prompt"]
+    every = args.aspect == "all" or (args.aspect is None and ALL_SIZES.search(prompt) is not None)
+    if every and getattr(args, "place", None):
+        raise errors.UsageError("--for sets the frame size; use it without --aspect all")
+    sizes: list[str | None] = list(ASPECT_NAMES) if every else [args.aspect]
+    targets = make_targets(audio, sizes, args.output, args.force)
     prompt += sharing_options(args)[1]   # "for discord": the reply then says which settings it used
     api.session_id(new=True)
     notice("Started a new editing session.")
     cmd_upload(api, Out(True), audio + pictures, [])
     notice(f"Uploaded {len(audio) + len(pictures)} file(s); asking for: {prompt}")
     videos = []
-    for number, (track, target) in enumerate(zip(audio, targets, strict=True), 1):
-        pick = f" Use the {ordinal(number)} track." if batch else ""
-        cmd_chat(api, out, prompt + pick if number == 1 else pick.strip())
-        args.cancel = args.resume = False
-        args.output = target
-        cmd_export(api, out, args)
-        videos.append({"audio": track.name, **{k: out.data.get(k) for k in ("render_id", "path", "media", "bytes",
-                                                                            "poster", "captions")}})
-    if batch:
+    for number, track in enumerate(audio, 1):
+        for size, target in zip(sizes, targets[number - 1], strict=True):   # analysed and transcribed once
+            words = [prompt] if number == 1 and size == sizes[0] else []
+            words += [f"Use the {ordinal(number)} track."] if len(audio) > 1 and size == sizes[0] else []
+            if words:
+                cmd_chat(api, out, " ".join(words))
+            if size:   # on its own, so the prompt's own frame words cannot outvote it
+                cmd_chat(api, out, f"Make it {ASPECT_NAMES[size]}.")
+            args.cancel = args.resume = False
+            args.output = target
+            cmd_export(api, out, args)
+            videos.append({"audio": track.name, "aspect": size, **{
+                k: out.data.get(k) for k in ("render_id", "path", "media", "bytes", "poster", "captions")}})
+    if len(videos) > 1:
         out.put(videos=videos)
 
 

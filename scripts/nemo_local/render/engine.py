@@ -30,6 +30,7 @@ from nemo_local.render.encode import Encoder
 from nemo_local.render.frame import Frame
 from nemo_local.render.layers import Flash, ProgressBar, Titles, Visualizer, hot_colour, sparks_for
 from nemo_local.render.mix import mix_clip_sound
+from nemo_local.render.overlays import Logo, LowerThird
 from nemo_local.render.settings import EncodeSettings, capped_video_kbps
 from nemo_local.render.timing import Timing, build
 
@@ -41,14 +42,21 @@ FADE_S = 0.25               # the fade at each end of a clip cut from the middle
 
 def layers_for(scene: Scene) -> list[Layer]:
     """The draft's tracks as layers, bottom first: pictures, the drop's flash, the visualizer (unless
-    `m.visualizer` is false), sparks, titles, the progress bar."""
+    `m.visualizer` is false), sparks, titles, lower thirds, the logo, captions, the progress bar."""
     visualizer = scene.meta.get("visualizer", True) is not False
     out: list[Layer] = [Backdrop(scene, visualizer), Flash(scene)]
     if visualizer:
         out.append(Visualizer(scene))
     out.append(sparks_for(scene, visualizer))
-    if scene.segments(7):
+    texts = scene.segments(7)
+    if any(seg.get("kind") != "lower_third" for seg in texts):
         out.append(Titles(scene))
+    out += [LowerThird(scene, str(seg.get("text") or ""), str(seg.get("sub") or ""), float(seg.get("s", 0)),
+                       float(seg.get("d", 6000))) for seg in texts
+            if seg.get("kind") == "lower_third" and (seg.get("text") or seg.get("sub"))]
+    logo = scene.sources.get(str(scene.meta.get("logo")))
+    if logo is not None:
+        out.append(Logo(scene, logo))
     if scene.captions:
         out.append(Captions(scene, scene.captions, scene.meta.get("caption_highlight", True) is not False))
     if scene.meta.get("progress_bar"):

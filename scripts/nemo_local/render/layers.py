@@ -130,7 +130,7 @@ class Titles:
         self.items: list[tuple[float, float, Overlay]] = [
             (float(seg.get("s", 0)), float(seg.get("d", 3000)),
              text_overlay(str(seg["text"]), scene.width, scene.height, anchor_y=0.1))
-            for seg in scene.segments(7) if seg.get("text")]
+            for seg in scene.segments(7) if seg.get("text") and seg.get("kind") != "lower_third"]
 
     def draw(self, frame: Frame, beat: Beat) -> None:
         now = self.scene.timeline_ms(beat.index)
