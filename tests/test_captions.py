@@ -355,3 +355,105 @@ def test_the_lower_third_and_logo_are_drawn_clear_of_the_captions(tmp_path: Path
     rows = np.flatnonzero(text.any(axis=1))
     captions_top = 640 * bottom_edge(360, 640) - 3.4 * text_size(360, 640)
     assert len(rows) and rows.max() < captions_top and rows.min() > 640 * 0.4   # the name, above the captions
+
+
+class TestTheUsersOwnWords:
+    def test_srt_vtt_lrc_and_plain_text_are_read(self, tmp_path: Path) -> None:
+        from nemo_local.transcripts import read
+        (tmp_path / "a.srt").write_bytes("\ufeff1\r\n00:00:01,000 --> 00:00:02,500\r\n<i>Hello</i> there\r\n\r\n"
+                                         "2\r\n00:00:03,000 --> 00:00:04,000\r\nagain\r\n".encode())
+        (tmp_path / "a.vtt").write_text("WEBVTT\n\nNOTE made by hand\n\n00:01.000 --> 00:02.500\nHello there\n")
+        (tmp_path / "a.lrc").write_text("[ar:Someone]\n[00:01.00]Hello there\n[00:03.50][00:08.00]again\n")
+        (tmp_path / "a.txt").write_text("Hello   there,\nagain.\n")
+        srt_cues = read(tmp_path / "a.srt")
+        assert [(c.start, c.end, c.text) for c in srt_cues] == [(1.0, 2.5, "Hello there"), (3.0, 4.0, "again")]
+        assert [(c.start, c.end, c.text) for c in read(tmp_path / "a.vtt")] == [(1.0, 2.5, "Hello there")]
+        assert [(c.start, c.text) for c in read(tmp_path / "a.lrc")] == [(1.0, "Hello there"), (3.5, "again"),
+                                                                          (8.0, "again")]
+        assert read(tmp_path / "a.lrc")[0].end == 3.5
+        assert [(c.start, c.text) for c in read(tmp_path / "a.txt")] == [(None, "Hello there, again.")]
+
+    def test_timed_cues_share_their_time_and_take_what_was_heard(self) -> None:
+        from nemo_local.transcripts import Cue
+        from nemo_local.transcripts import words as timed_words
+        cue = [Cue(1.0, 3.0, "one two three")]
+        spread = timed_words(cue, None)
+        assert spread[0].start == 1.0 and spread[-1].end == pytest.approx(3.0)
+        heard = [Word(1.2, 1.5, "one"), Word(2.2, 2.5, "three")]
+        placed = timed_words(cue, heard)
+        assert (placed[0].start, placed[2].start) == (1.2, 2.2) and 1.5 <= placed[1].start < placed[1].end <= 2.2
+
+    def test_a_plain_script_is_aligned_to_what_was_heard(self) -> None:
+        from nemo_local.transcripts import Cue, ScriptError
+        from nemo_local.transcripts import words as timed_words
+        heard = words("welcome to the nemo show today")
+        placed = timed_words([Cue(None, None, "Welcome to The Nemo Show, today!")], heard)
+        assert [w.text for w in placed] == ["Welcome", "to", "The", "Nemo", "Show,", "today!"]
+        assert [w.start for w in placed] == [w.start for w in heard]
+        with pytest.raises(ScriptError, match="needs the speech recogniser"):
+            timed_words([Cue(None, None, "no times")], None)
+
+    @pytest.mark.parametrize(("name", "body", "ok"), [
+        ("a.srt", b"1\n00:00:01,000 --> 00:00:02,000\nhi\n", True), ("a.srt", b"hello world", False),
+        ("a.vtt", b"\xef\xbb\xbfWEBVTT\n\n", True), ("a.vtt", b"1\n00:00:01,000 --> x", False),
+        ("a.lrc", b"[00:01.00]hi", True), ("a.lrc", b"hi", False),
+        ("a.txt", "Grüße aus Köln".encode(), True), ("a.txt", b"\x00\x01binary", False),
+        ("a.srt", b"\xff\xd8\xff\xe0 a jpeg", False)])
+    def test_text_uploads_are_sniffed(self, name: str, body: bytes, ok: bool) -> None:
+        from nemo_skill import filetypes
+        assert filetypes.kind_of(name.rsplit(".", 1)[1], local=True) == "text"
+        assert filetypes.kind_of(name.rsplit(".", 1)[1], local=False) is None
+        assert filetypes.content_matches(name.rsplit(".", 1)[1], body[:filetypes.HEAD_BYTES]) is ok
+
+    def test_an_uploaded_script_turns_captions_on(self) -> None:
+        files = [{"file_id": "a", "filename": "song.mp3", "kind": "audio", "info": {"duration": 30.0}},
+                 {"file_id": "l", "filename": "lyrics.lrc", "kind": "text", "info": {}}]
+        result = direct("make a lyric video", {}, files, "bars")
+        assert result.draft["m"]["script"] == "l" and result.draft["m"]["captions"] is True
+        assert "captions from lyrics.lrc" in result.reply
+        assert "script" not in direct("ignore the lyrics", result.draft, files, "bars").draft["m"]
+
+
+def test_a_local_upload_takes_lyrics_but_not_a_huge_or_fake_one(start_server: Callable[..., Any],
+                                                                   tmp_path: Path) -> None:
+    import httpx
+
+    from conftest import new_user
+    server = start_server(cloud_emulation=False)
+    user = new_user(server.url, "lyrics-client")
+    session = user.new_session()
+
+    def upload(name: str, body: bytes) -> httpx.Response:
+        return user.post("/api/upload-video/nemo_agent/me/" + session, files={"files": (name, body)})
+    good = upload("lyrics.lrc", b"[00:01.00]Hello there\n")
+    assert good.status_code == 200, good.text
+    assert good.json()["data"]["files"][0]["file_type"] == "text"
+    assert upload("lyrics.lrc", b"not lyrics at all").json()["code"] == 4001
+    assert upload("big.txt", b"word " * 300_000).json()["code"] == 4002
+
+
+@needs_speech
+def test_a_script_is_shown_in_its_own_words_at_the_spoken_times(speech: tuple[Path, list[float]],
+                                                                 tmp_path: Path) -> None:
+    path, _ = speech
+    script = tmp_path / "script.txt"
+    script.write_text("Welcome back to the Nemo Show. Today we talk about music videos and captions. "
+                      "Thanks for listening, and see you next week.")
+    files = [{"file_id": "a", "filename": "talk.wav", "kind": "audio", "info": {"duration": probe(path).duration}},
+             {"file_id": "s", "filename": "script.txt", "kind": "text", "info": {}}]
+    draft = direct("captions", {}, files, "wave").draft
+    out = tmp_path / "scripted.mp4"
+    get_renderer().render(RenderJob(draft=draft, sources={"a": path, "s": script}, output=out, fps=FPS, max_side=192,
+                                    captions=tmp_path / "scripted"))
+    cues = (tmp_path / "scripted.part.srt").read_text()
+    assert "Nemo Show." in cues
+    heard = {w.text.lower().strip(".,"): w.start for w in asr.transcribe(path)}
+    first = re.search(r"(\d\d):(\d\d):(\d\d),(\d{3}) --> .*\nToday", cues)
+    assert first is not None
+    assert int(first[3]) + int(first[4]) / 1000 == pytest.approx(heard["today"], abs=0.05)
+
+
+def test_chinese_captions_say_what_they_need() -> None:
+    audio = {"file_id": "a", "filename": "t.mp3", "kind": "audio", "info": {"duration": 10.0}}
+    result = direct("加中文字幕", {}, [audio], "wave")
+    assert "multilingual speech model" in result.reply and not result.draft["m"].get("captions")

@@ -120,7 +120,8 @@ async def upload(request: Request, backend: Backend) -> Response:
             raise Denied(exc.code, message=str(exc)) from None
     try:
         accepted = [(item, *uploads.check_type(item, local_formats)) for item in incoming]
-        infos = [await asyncio.to_thread(media.probe, item.path) for item, _, _ in accepted]
+        infos = [media.MediaInfo() if kind == "text" else await asyncio.to_thread(media.probe, item.path)
+                 for item, _, kind in accepted]
     except uploads.UploadError as exc:
         uploads.discard(incoming)
         raise Denied(exc.code, message=str(exc)) from None
@@ -158,7 +159,7 @@ async def file_media(request: Request, backend: Backend) -> Response:
     row = backend.store.one("SELECT * FROM files WHERE access_key=?", request.path_params["key"])
     if row is None:
         raise Denied(status=404, message="no such file")
-    return FileResponse(row["path"], filename=row["filename"])
+    return FileResponse(row["path"], filename=row["filename"], headers={"X-Content-Type-Options": "nosniff"})
 
 
 async def health(request: Request, backend: Backend) -> Response:

@@ -219,7 +219,7 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
             meta[key] = True
             out.changes.append(f"{key} on")
 
-    speech(text, lowered, meta, edit, first=not draft.get("t"), for_speech=for_speech)
+    speech(text, lowered, meta, edit, first=not draft.get("t"), for_speech=for_speech, files=files)
     old_audio = [s for t in new["t"] if t.get("tt") == AUDIO for s in t.get("sg") or []]
     audio = choose_audio(text.lower(), files, str(old_audio[0].get("src")) if old_audio else None,
                          int(meta.get("seen", 0) or 0), edit)

@@ -40,6 +40,7 @@ META_FIELDS: dict[str, tuple[str, float, float]] = {
     "pictures": ("strs", 0, MAX_SEGMENTS), "captions": ("bool", 0, 1), "caption_highlight": ("bool", 0, 1),
     "caption_fixes": ("pairs", 0, 50), "loudness": ("num", -70, 0), "clip_start_ms": ("int", 0, MAX_MS),
     "clip_ms": ("int", 0, MAX_MS), "fades": ("bool", 0, 1), "clip_sound": ("bool", 0, 1), "logo": ("str", 0, MAX_SHORT),
+    "script": ("str", 0, MAX_SHORT),
 }
 
 

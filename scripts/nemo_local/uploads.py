@@ -239,4 +239,7 @@ def check_type(item: Incoming, local: bool = True) -> tuple[str, str]:
         raise UploadError(4001, f"{item.filename}: unsupported type; accepted: {accepted}")
     if not filetypes.content_matches(ext, item.head):
         raise UploadError(4001, f"{item.filename}: the content is not a real .{ext} file; accepted: {accepted}")
+    if kind == "text" and item.size > filetypes.TEXT_MAX_BYTES:
+        raise UploadError(4002, f"{item.filename}: captions, lyrics and scripts may be at most "
+                                f"{filetypes.TEXT_MAX_BYTES // 1024} KB")
     return ext, kind

@@ -2,12 +2,14 @@
 loudness. Part of the director (the only place words become a draft).
 
 Draft keys written here (`m`): `captions` (bool), `caption_highlight` (bool), `caption_fixes` ([[wrong, right],
-...]), `loudness` (target LUFS, e.g. -14; 0 = leave the audio as it is), `clip_start_ms` and `clip_ms` (the part
-of the audio the video shows), `fades` (short fades at the clip's ends).
+...]), `loudness` (target LUFS, e.g. -14; 0 = leave the audio as it is), `script` (a text upload whose words
+the captions show), `clip_start_ms` and `clip_ms` (the part of the audio the video shows), `fades` (short fades
+at the clip's ends).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -32,9 +34,33 @@ NO_LOUDNESS = re.compile(r"\b(?:no|without|skip|turn off)\b[^.,;]*\b(?:loudness|
                          r"\b(?:original|keep the|keep my) (?:loudness|level|volume)\b")
 
 
-def speech(text: str, lowered: str, meta: dict[str, Any], edit: Edit, first: bool, for_speech: bool) -> None:
+CHINESE = re.compile(r"中文|汉语|普通话|\bchinese\b|\bmandarin\b", re.I)
+NO_SCRIPT = re.compile(r"\b(?:ignore|drop|forget|without) (?:the |my )?(?:script|lyrics|subtitle file|srt|lrc)\b|"
+                       r"\btranscribe it(?: yourself)?\b")
+
+
+def script(lowered: str, meta: dict[str, Any], files: list[dict[str, Any]], seen: int, edit: Edit) -> None:
+    """The user's own words for the captions (`m.script`): a text upload (SRT, VTT, LRC or a plain script), the
+    one named, else the newest since the last message; "ignore the script" goes back to the recogniser."""
+    texts = [f for f in files if f["kind"] == "text"]
+    if NO_SCRIPT.search(lowered):
+        if meta.pop("script", None):
+            edit.changes.append("captions from the recogniser, not the script")
+        return
+    named = next((f for f in texts if f["filename"].lower() in lowered), None)
+    fresh = [f for f in files[seen:] if f["kind"] == "text"]
+    pick = named or (fresh[-1] if fresh else None)
+    if pick is not None and meta.get("script") != pick["file_id"]:
+        meta["script"], meta["captions"] = pick["file_id"], True
+        timed = pick["filename"].lower().rsplit(".", 1)[-1] in ("srt", "vtt", "lrc")
+        edit.changes.append(f"captions from {pick['filename']}" + ("" if timed else ", timed by the recogniser"))
+
+
+def speech(text: str, lowered: str, meta: dict[str, Any], edit: Edit, first: bool, for_speech: bool,
+           files: list[dict[str, Any]] | None = None) -> None:
     """Apply the words about captions and loudness to `meta`. A speech skill starts with captions on (when this
     machine can make them) and with broadcast loudness."""
+    script(text.lower(), meta, files or [], int(meta.get("seen", 0) or 0), edit)
     if first and for_speech and not re.search(r"drops?|高潮", lowered):
         meta["drops"] = False   # speech has no drops: a flash in a podcast would be a false one
     wants = None
@@ -45,8 +71,14 @@ def speech(text: str, lowered: str, meta: dict[str, Any], edit: Edit, first: boo
     if wants is False and meta.get("captions"):
         meta["captions"] = False
         edit.changes.append("captions off")
+    elif wants and CHINESE.search(text) and not os.environ.get("NEMO_ASR_MODEL"):
+        edit.notes.append("Chinese captions need a multilingual speech model (faster-whisper 'base'): set "
+                          "NEMO_ASR_MODEL to its folder; the model installed with the [captions] extra (tiny.en) "
+                          "knows English only, and the caption font has no Chinese characters yet.")
     elif wants:
-        reason = asr.available()
+        timed = any(f["file_id"] == meta.get("script") and f["filename"].lower().rsplit(".", 1)[-1] in
+                    ("srt", "vtt", "lrc") for f in files or [])
+        reason = None if timed else asr.available()
         if reason is None:
             if not meta.get("captions"):
                 edit.changes.append("captions on (word by word, with an SRT and a VTT beside the video)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 AUDIO = frozenset({"mp3", "wav", "m4a", "aac", "flac"})
@@ -10,7 +11,10 @@ IMAGE = frozenset({"jpg", "jpeg", "png", "gif", "webp"})
 ACCEPTED = AUDIO | VIDEO | IMAGE                      # what the NemoVideo cloud takes
 # The local backend decodes more: Ogg Vorbis/Opus (game, podcast and Linux audio) and AIFF (studio exports).
 LOCAL_AUDIO = AUDIO | {"ogg", "oga", "opus", "aiff", "aif"}
-LOCAL_ACCEPTED = LOCAL_AUDIO | VIDEO | IMAGE
+# ... and the user's own words for the captions: subtitles, lyrics, a script (at most TEXT_MAX_BYTES).
+TEXT = frozenset({"srt", "vtt", "lrc", "txt"})
+TEXT_MAX_BYTES = 1 << 20
+LOCAL_ACCEPTED = LOCAL_AUDIO | VIDEO | IMAGE | TEXT
 HEAD_BYTES = 64
 
 # Which container, found by sniffing, each extension may hold.
@@ -39,6 +43,8 @@ def kind_of(ext: str, local: bool = False) -> str | None:
         return "video"
     if ext in IMAGE:
         return "image"
+    if local and ext in TEXT:
+        return "text"
     return None
 
 
@@ -73,9 +79,34 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+def looks_like_text(ext: str, head: bytes) -> bool:
+    """True when the first bytes are UTF-8 text of the kind the extension names (no NUL, a WEBVTT header,
+    an SRT cue number and times, an LRC tag)."""
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    if b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:   # only a character cut at the end of the head is forgiven
+            return False
+        text = head[: exc.start].decode("utf-8")
+    stripped = text.lstrip()
+    if ext == "vtt":
+        return stripped.startswith("WEBVTT")
+    if ext == "srt":
+        return bool(re.match(r"\d+\s*\n\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s*-->", stripped))
+    if ext == "lrc":
+        return bool(re.match(r"\[(?:\d{1,3}:\d{2}|[a-z]{2,6}:)", stripped, re.I))
+    return bool(stripped)
+
+
 def content_matches(ext: str, head: bytes) -> bool:
     """True when the bytes are what the extension claims: a text file named .mp3 is False."""
-    return sniff(head) in EXPECTED_CONTAINER.get(ext.lower().lstrip("."), set())
+    ext = ext.lower().lstrip(".")
+    if ext in TEXT:
+        return looks_like_text(ext, head)
+    return sniff(head) in EXPECTED_CONTAINER.get(ext, set())
 
 
 def check_local_file(path: Path, max_bytes: int | None, local: bool = False) -> str:
@@ -97,6 +128,9 @@ def check_local_file(path: Path, max_bytes: int | None, local: bool = False) -> 
         hint = "" if local or ext not in LOCAL_ACCEPTED else " (the local backend takes it: add --local)"
         raise ValueError(f"{shown}: .{ext or '?'} files are not accepted by the cloud{hint}; use one of: "
                          + ", ".join(sorted(accepted(local))))
+    if kind == "text" and size > TEXT_MAX_BYTES:
+        raise OverflowError(f"{shown} is {size / 1024:.0f} KB; captions, lyrics and scripts may be at most "
+                            f"{TEXT_MAX_BYTES // 1024} KB")
     if max_bytes is not None and size > max_bytes:
         raise OverflowError(f"{shown} is {size / 1048576:.0f} MB; the cloud's limit is {max_bytes // 1048576} MB: "
                             "compress or trim it first, or use --local (no size limit)")

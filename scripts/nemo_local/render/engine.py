@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from nemo_local import asr
+from nemo_local import asr, transcripts
 from nemo_local.analysis import analyse
 from nemo_local.captions import Page, fix, pages, srt, vtt, within
 from nemo_local.media import probe
@@ -183,11 +183,17 @@ class MusicRenderer:
     def _captions(job: RenderJob, audio: Path, start: float, end: float, width: int, height: int,
                   preview: bool) -> list[Page]:
         """The words spoken, as caption pages for this frame; the SRT and VTT files go where the job says."""
+        meta = job.draft.get("m") or {}
+        own = job.sources.get(str(meta.get("script"))) if meta.get("script") else None
         try:
-            words = asr.transcribe(audio, lambda f: job.progress(0.02 + 0.08 * f), end)
-        except asr.SpeechUnavailable as exc:
+            cues = transcripts.read(own) if own is not None else None
+            timed = cues is not None and all(c.start is not None for c in cues)
+            listen = not timed or asr.available() is None     # timed words are refined by what is heard, if can be
+            heard = asr.transcribe(audio, lambda f: job.progress(0.02 + 0.08 * f), end) if listen else None
+            words = transcripts.words(cues, heard) if cues is not None else heard or []
+        except (asr.SpeechUnavailable, transcripts.ScriptError, OSError) as exc:
             raise RenderError(str(exc)) from None
-        fixes = [(str(a), str(b)) for a, b in (job.draft.get("m") or {}).get("caption_fixes") or []]
+        fixes = [(str(a), str(b)) for a, b in meta.get("caption_fixes") or []]
         captions = within(pages(fix([w for w in words if w.start < end], fixes), max_chars(width, height)), start, end)
         if job.captions is not None and not preview:
             job.captions.with_suffix(".part.srt").write_text(srt(captions, start))
