@@ -83,6 +83,30 @@ def video_kbps(path: Path, seconds: float) -> float:
     return path.stat().st_size * 8 / seconds / 1000
 
 
+REFERENCE = ROOT / "bench" / "encoder_reference.json"
+REFERENCE_SECONDS = 6.0
+
+
+def reference_render(folder: Path) -> tuple[Path, float]:
+    """The render whose size the defaults are held to (tests/test_sharing.py): 6 s of the demo track, `bars` on
+    the photo-like background, 1920x1080, the default EncodeSettings. Returns (file, total kbit/s)."""
+    audio, image = make_inputs(folder, REFERENCE_SECONDS / 60)
+    out = folder / "defaults.mp4"
+    render(audio, image, out, draft("bars", REFERENCE_SECONDS, True), EncodeSettings())
+    return out, video_kbps(out, REFERENCE_SECONDS)
+
+
+def record_reference() -> None:
+    import json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        _, kbps = reference_render(Path(tmp))
+    REFERENCE.write_text(json.dumps({"command": "python3 bench/encoder_bench.py --record-reference",
+                                     "settings": repr(EncodeSettings()), "seconds": REFERENCE_SECONDS,
+                                     "kbps": round(kbps, 1)}, indent=2) + "\n")
+    print(f"{REFERENCE.relative_to(ROOT)}: {kbps:.0f} kbit/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -90,7 +114,12 @@ def main() -> None:
     parser.add_argument("--pick", default="ultrafast crf23 cabac keyint300", help="the candidate run on every style")
     parser.add_argument("--only", nargs="+", help="run only these candidates (names as in the table)")
     parser.add_argument("--no-photo", action="store_true", help="skip the photo background")
+    parser.add_argument("--record-reference", action="store_true",
+                        help=f"write {REFERENCE.name}: the defaults' bitrate that the tests hold them to")
     args = parser.parse_args()
+    if args.record_reference:
+        record_reference()
+        return
     print(f"1920x1080 30 fps, {args.seconds:g} s per render, end to end; file Mbit/s includes AAC 192k")
     print("| picture | settings | wall s | x realtime | Mbit/s | SSIM | PSNR dB |")
     print("|---|---|---|---|---|---|---|")

@@ -203,3 +203,18 @@ class TestPreview:
     def test_the_words_route_to_preview(self, cli: Any) -> None:
         assert cli("route", "show me first").out.strip() == "preview"
         assert cli("route", "can I see a preview before you export?").out.strip() == "preview"
+
+
+def test_the_default_encoder_settings_keep_their_measured_bitrate(tmp_path: Path) -> None:
+    """The defaults give the file size the encoder benchmark measured (bench/encoder_reference.json, recorded
+    with the command it names), within 10 %: a change to the settings or the pictures that costs bytes shows."""
+    import json
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "bench"))
+    from encoder_bench import REFERENCE, reference_render
+
+    expected = json.loads(REFERENCE.read_text())["kbps"]
+    _, kbps = reference_render(tmp_path)
+    assert kbps == pytest.approx(expected, rel=0.10)
