@@ -193,8 +193,9 @@ def transcribe(audio: Path, progress: Callable[[float], None] = lambda f: None,
 
 
 def _words(model: Any, samples: np.ndarray, offset: float) -> list[Word]:
-    segments, _ = model.transcribe(samples, language="en", beam_size=5, word_timestamps=True,
-                                   condition_on_previous_text=False, vad_filter=False)
+    multilingual = bool(getattr(getattr(model, "model", None), "is_multilingual", False))
+    segments, _ = model.transcribe(samples, language=None if multilingual else "en", beam_size=5,
+                                   word_timestamps=True, condition_on_previous_text=False, vad_filter=False)
     heard = [Word(w.start, w.end, w.word.strip(), round(float(w.probability), 3))
              for segment in segments for w in segment.words or [] if w.word.strip()]
     return [Word(round(offset + w.start, 3), round(offset + w.end, 3), w.text, w.probability)
