@@ -16,6 +16,7 @@ from typing import Any
 from nemo_local import asr
 from nemo_local.montage import Rhythm
 from nemo_local.shots import Edit, choose_audio, logo, options, picture_order, video_segments
+from nemo_local.texts import text_segments
 from nemo_local.voice import Speech, clip, speech
 from nemo_skill.destinations import DESTINATIONS, MB, parse_size
 
@@ -110,43 +111,6 @@ class Direction:
 
 def _ms(seconds: float) -> int:
     return round(seconds * 1000)
-
-
-def _find_title(text: str) -> tuple[str, float | None] | None:
-    m = re.search(r"(?:title[ds]?|headline|标题)\s*(?:is|to|of|:|为)?\s*[\"“'「](.+?)[\"”'」]"
-                  r"(?:[^.\n]*?\bfor\s+(\d+(?:\.\d+)?)\s*(?:s|sec|secs|seconds?)\b)?", text, re.I)
-    if not m:
-        return None
-    return m[1].strip(), float(m[2]) if m[2] else None
-
-
-QUOTE = r"(?:\s*(?:is|:|=))?\s+[\"“'「](.+?)[\"”'」]"     # a space before the quote: never inside a quoted word
-NAME = re.compile(r"\b(?:speaker|host|guest|presenter|hosted by|lower third)" + QUOTE, re.I)
-SUBTITLE = re.compile(r"\b(?:show|podcast|episode(?: title)?|subtitle|role)" + QUOTE, re.I)
-NO_LOWER_THIRD = re.compile(r"\b(?:no|remove|without|drop)(?: the)? (?:lower third|name tag|speaker name)\b", re.I)
-LOWER_THIRD_FROM_MS, LOWER_THIRD_MS = 500, 6000
-
-
-def _lower_third(text: str, texts: dict[str, dict[str, Any]], duration: int, out: Direction) -> str:
-    """Speaker or show name and the episode as a lower third (text segment `l1`, kind `lower_third`); returns
-    the text without those phrases, so "episode title 'X'" does not also become the title."""
-    if NO_LOWER_THIRD.search(text):
-        if texts.pop("l1", None):
-            out.changes.append("lower third removed")
-        return text
-    name, sub = NAME.search(text), SUBTITLE.search(text)
-    if not name and not sub:
-        return text
-    old = texts.get("l1", {})
-    segment = {"id": "l1", "kind": "lower_third", "text": name[1].strip() if name else old.get("text", ""),
-               "sub": sub[1].strip() if sub else old.get("sub", ""), "s": LOWER_THIRD_FROM_MS,
-               "d": max(0, min(LOWER_THIRD_MS, duration - LOWER_THIRD_FROM_MS))}
-    texts["l1"] = segment
-    out.changes.append("lower third " + " / ".join(f'"{t}"' for t in (segment["text"], segment["sub"]) if t))
-    for found in (name, sub):
-        if found:
-            text = text.replace(found[0], " ")
-    return text
 
 
 def _colour(text: str) -> str | None:
@@ -274,16 +238,8 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
     out.changes += edit.changes
     out.notes += edit.notes
 
-    texts = {str(seg.get("id")): seg for seg in by_type.get(TEXT, {}).get("sg") or []}
-    rest = _lower_third(text, texts, duration, out)
-    title = _find_title(rest)
-    if title:
-        seconds = title[1] if title[1] is not None else 3.0
-        texts["t1"] = {"id": "t1", "text": title[0], "s": 0, "d": min(_ms(seconds), duration or _ms(seconds))}
-        out.changes.append(f'title "{title[0]}"')
-    elif re.search(r"\b(?:remove|delete|drop|no)\b[^.]*\btitle\b|去掉标题|删除标题", lowered) and "t1" in texts:
-        del texts["t1"]
-        out.changes.append("title removed")
+    texts = text_segments(text, lowered, {str(seg.get("id")): seg for seg in by_type.get(TEXT, {}).get("sg") or []},
+                          duration, out.changes)
     if texts:
         by_type[TEXT] = {"tt": TEXT, "n": "Text", "sg": [texts[k] for k in ("t1", "l1") if k in texts]}
     else:
