@@ -457,3 +457,31 @@ def test_chinese_captions_say_what_they_need() -> None:
     audio = {"file_id": "a", "filename": "t.mp3", "kind": "audio", "info": {"duration": 10.0}}
     result = direct("加中文字幕", {}, [audio], "wave")
     assert "multilingual speech model" in result.reply and not result.draft["m"].get("captions")
+
+
+@needs_speech
+def test_word_starts_are_within_two_frames(tmp_path: Path) -> None:
+    """Words synthesised one by one, so every word's onset is known: the aligned word times (pocketsphinx
+    forced alignment of what was heard) start within two frames (67 ms at 30 fps) for most words."""
+    from nemo_local import align
+    assert align.model_folder() is not None, "the [captions] extra brings pocketsphinx with its pinned model"
+    text = ["Today", "we", "talk", "about", "music", "videos", "and", "captions", "and", "why", "they", "matter",
+            "to", "everybody", "who", "listens"]
+    parts, onsets, at = [np.zeros(int(0.3 * 22050), np.float32)], [], 0.3
+    for k, word in enumerate(text):
+        samples = synthesise(word, tmp_path / f"w{k}.wav")
+        loud = np.flatnonzero(np.abs(samples) > 0.02)
+        samples = samples[loud[0]: loud[-1] + 1]
+        onsets.append(at)
+        parts += [samples, np.zeros(int(0.06 * 22050), np.float32)]
+        at += (len(samples) + int(0.06 * 22050)) / 22050
+    path = tmp_path / "words.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(22050)
+        out.writeframes((np.concatenate([*parts, np.zeros(11025, np.float32)]) * 32767).astype("<i2").tobytes())
+    heard = asr.transcribe(path)
+    assert len(heard) == len(text)
+    errors = np.abs(np.array([w.start for w in heard]) - np.array(onsets))
+    assert np.median(errors) <= 1 / FPS and np.mean(errors <= 2 / FPS) >= 0.75, errors.round(3).tolist()

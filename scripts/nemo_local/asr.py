@@ -44,7 +44,7 @@ EXTRA = "python3 -m pip install -e '.[captions]'"
 RATE = 16_000
 WINDOW_S = 120.0          # audio transcribed at once
 TAIL_S = 3.0              # words ending this close to a window's end are heard again in the next window
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 class SpeechUnavailable(Exception):
@@ -198,8 +198,10 @@ def _words(model: Any, samples: np.ndarray, offset: float) -> list[Word]:
                                    word_timestamps=True, condition_on_previous_text=False, vad_filter=False)
     heard = [Word(w.start, w.end, w.word.strip(), round(float(w.probability), 3))
              for segment in segments for w in segment.words or [] if w.word.strip()]
+    from nemo_local.align import align  # (it imports this module)
+
     return [Word(round(offset + w.start, 3), round(offset + w.end, 3), w.text, w.probability)
-            for w in tighten(heard, samples)]
+            for w in align(tighten(heard, samples), samples)]
 
 
 ENVELOPE_S = 0.01
