@@ -487,3 +487,30 @@ def test_local_mode_is_free(start_server: Any, tmp_path: Path, wav: Path) -> Non
     assert wait_render(user, "free_1")["status"] == "completed"
     credits = user.get("/api/credits/balance/simple").json()["data"]
     assert credits["unlimited"] is True and credits["frozen"] == 0
+
+
+def test_local_mode_takes_twenty_minutes_without_a_credit_error(start_server: Any, tmp_path: Path) -> None:
+    """A 20-minute track (an 8 kbit/s MP3, small enough for the test's upload limit) is accepted and rendered
+    by the local backend with no credit error; the render is cancelled once it runs (its length is not the
+    point, the credits are)."""
+    from nemo_local.media import ffmpeg_exe
+    track = tmp_path / "long.mp3"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=110:sample_rate=8000",
+                    "-t", "1200", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "8k", str(track)], check=True)
+    server = start_server(tmp_path / "twenty", cloud_emulation=False)
+    user = new_user(server.url, "twenty")
+    admin(server.url, "credits", available=0)
+    session = ready_session(user, track, "bars")
+    resp = start_render(user, session, "twenty_1")
+    assert resp.status_code == 200, resp.text
+    assert draft_of(user, session)["d"] == 1_200_000
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status = user.get(f"{RENDER}/twenty_1").json()["data"]
+        if status["status"] == "processing" or status["status"] in ("failed", "completed"):
+            break
+        time.sleep(0.1)
+    assert status["status"] == "processing", status
+    assert "credit" not in json.dumps(status).lower()
+    assert user.post(f"{RENDER}/twenty_1/cancel").json()["data"]["status"] in ("cancelled", "processing")
+    assert user.get("/api/credits/balance/simple").json()["data"]["unlimited"] is True
