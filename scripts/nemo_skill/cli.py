@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
             "nemo.py --local make song.mp3 photo1.jpg photo2.jpg clip.mp4 --prompt 'cut on the beat, bars over them'"
             "\n  nemo.py --local make a.mp3 b.mp3 c.mp3 --image cover.jpg -o videos/")
     p.add_argument("inputs", nargs="+", type=Path, metavar="FILE",
-                   help="audio file(s), then images and video clips in the order they should show")
+                   help="audio file(s), then images and video clips in the order they should show; locally also "
+                        "an .srt, .vtt, .lrc or .txt with the words for the captions")
     p.add_argument("--image", type=Path, help="a background image (the same as naming it after the audio)")
     p.add_argument("--aspect", choices=["16:9", "9:16", "1:1", "all"],
                    help="frame size; 'all' renders all three, each laid out for its frame (NAME-9x16.mp4, ...)")
