@@ -485,3 +485,60 @@ def test_word_starts_are_within_two_frames(tmp_path: Path) -> None:
     assert len(heard) == len(text)
     errors = np.abs(np.array([w.start for w in heard]) - np.array(onsets))
     assert np.median(errors) <= 1 / FPS and np.mean(errors <= 2 / FPS) >= 0.75, errors.round(3).tolist()
+
+
+class TestChinese:
+    def test_chinese_words_join_without_spaces_and_count_double(self) -> None:
+        from nemo_local.captions import join, width
+        spoken = [Word(0, 0.2, "今"), Word(0.2, 0.4, "天"), Word(0.4, 0.6, "OK"), Word(0.6, 0.8, "好。")]
+        assert join(spoken) == "今天 OK 好。" and width("今天") == 4
+        said = "今天我们谈谈音乐视频和字幕为什么重要"
+        lines = pages([Word(k * 0.2, k * 0.2 + 0.2, c) for k, c in enumerate(said)], 16)
+        assert all(width(line) <= 16 for p in lines for line in p.text().split("\n"))
+        assert " " not in "".join(p.text() for p in lines)
+
+    def test_a_chinese_srt_gives_a_word_per_character(self, tmp_path: Path) -> None:
+        from nemo_local.transcripts import read
+        from nemo_local.transcripts import words as timed_words
+        (tmp_path / "zh.srt").write_text("1\n00:00:01,000 --> 00:00:03,000\n今天谈谈字幕。\n", encoding="utf-8")
+        placed = timed_words(read(tmp_path / "zh.srt"), None)
+        assert [w.text for w in placed] == ["今", "天", "谈", "谈", "字", "幕。"]
+        assert placed[0].start == 1.0 and placed[-1].end == pytest.approx(3.0)
+
+    def test_without_a_chinese_font_the_render_says_which_to_set(self, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+        from nemo_local.render import RenderError
+        monkeypatch.setenv("NEMO_CAPTION_FONT", str(tmp_path / "missing.ttc"))
+        srt_file, audio = self._inputs(tmp_path)
+        with pytest.raises(RenderError, match="NEMO_CAPTION_FONT"):
+            self._render(tmp_path, audio, srt_file)
+
+    @pytest.mark.skipif(not os.environ.get("CI") and __import__("nemo_local.captions").captions.cjk_font() is None,
+                        reason="needs a font with Chinese characters (CI installs fonts-wqy-microhei)")
+    def test_chinese_captions_are_drawn_with_a_chinese_font(self, tmp_path: Path) -> None:
+        srt_file, audio = self._inputs(tmp_path)
+        out = self._render(tmp_path, audio, srt_file)
+        raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-ss", "1.5", "-i", str(out), "-frames:v", "1", "-f",
+                              "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+        frame = np.frombuffer(raw, np.uint8).reshape(360, 640)
+        region = frame[int(360 * bottom_edge(640, 360)) - 60: int(360 * bottom_edge(640, 360))]
+        assert (region > 200).sum() > 150          # the characters, white on the dark box
+        assert "今天谈谈字幕。" in (tmp_path / "zh.part.srt").read_text(encoding="utf-8")
+
+    @staticmethod
+    def _inputs(tmp_path: Path) -> tuple[Path, Path]:
+        from nemo_local.synth import demo_track, write_wav
+        music = demo_track(seconds=3.0, bpm=120, rate=22050)
+        (tmp_path / "zh.srt").write_text("1\n00:00:00,500 --> 00:00:02,500\n今天谈谈字幕。\n", encoding="utf-8")
+        return tmp_path / "zh.srt", write_wav(tmp_path / "a.wav", music.samples, music.rate)
+
+    @staticmethod
+    def _render(tmp_path: Path, audio: Path, srt_file: Path) -> Path:
+        files = [{"file_id": "a", "filename": "a.wav", "kind": "audio", "info": {"duration": 3.0}},
+                 {"file_id": "s", "filename": "zh.srt", "kind": "text", "info": {}}]
+        draft = direct("no visualizer", {}, files, "wave").draft
+        assert draft["m"]["script"] == "s" and draft["m"]["captions"] is True
+        out = tmp_path / "zh.mp4"
+        get_renderer().render(RenderJob(draft=draft, sources={"a": audio, "s": srt_file}, output=out, fps=FPS,
+                                        max_side=640, captions=tmp_path / "zh"))
+        return out

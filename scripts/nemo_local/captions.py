@@ -3,8 +3,10 @@ and the SRT and WebVTT files written beside the video. Pure functions."""
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from nemo_local.asr import Word
 
@@ -15,6 +17,42 @@ CLAUSE_END = re.compile(r"[,;:，；：]$")
 JOINERS = frozenset({   # a caption may start with one of these: they begin a phrase
     "and", "but", "or", "so", "because", "with", "from", "to", "for", "of", "that", "which", "when", "while", "if",
     "as", "at", "in", "on", "by", "than", "then"})
+
+
+CJK = re.compile(r"[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def is_cjk(text: str) -> bool:
+    return bool(CJK.search(text))
+
+
+def join(words: list[Word]) -> str:
+    """The words as one line: a space between words, none between two Chinese (or Japanese) ones."""
+    out = ""
+    for k, w in enumerate(words):
+        if k and not (is_cjk(words[k - 1].text[-1:]) and is_cjk(w.text[:1])):
+            out += " "
+        out += w.text
+    return out
+
+
+def width(text: str) -> int:
+    """A line's length in Latin characters: a Chinese character takes about two."""
+    return len(text) + len(CJK.findall(text))
+
+
+CJK_FONTS = (   # where systems keep a font with Chinese characters (Pillow's own font has none)
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/System/Library/Fonts/PingFang.ttc", "/System/Library/Fonts/STHeiti Medium.ttc", "C:/Windows/Fonts/msyh.ttc")
+
+
+def cjk_font() -> str | None:
+    """A font file with Chinese characters: NEMO_CAPTION_FONT, else one of the usual system places."""
+    configured = os.environ.get("NEMO_CAPTION_FONT", "").strip()
+    if configured:
+        return configured if Path(configured).is_file() else None
+    return next((path for path in CJK_FONTS if Path(path).is_file()), None)
 
 
 @dataclass
@@ -28,7 +66,7 @@ class Page:
         return [w for line in self.lines for w in line]
 
     def text(self) -> str:
-        return "\n".join(" ".join(w.text for w in line) for line in self.lines)
+        return "\n".join(join(line) for line in self.lines)
 
 
 def fix(words: list[Word], fixes: list[tuple[str, str]]) -> list[Word]:
@@ -62,13 +100,11 @@ def fix(words: list[Word], fixes: list[tuple[str, str]]) -> list[Word]:
 
 def _split(words: list[Word], max_chars: int) -> list[list[Word]]:
     """One or two lines: one when it fits, else the split that balances the lines, preferring a clause end."""
-    text = " ".join(w.text for w in words)
-    if len(text) <= max_chars or len(words) < 2:
+    if width(join(words)) <= max_chars or len(words) < 2:
         return [words]
     best, best_score = 1, float("inf")
     for k in range(1, len(words)):
-        first = len(" ".join(w.text for w in words[:k]))
-        second = len(text) - first - 1
+        first, second = width(join(words[:k])), width(join(words[k:]))
         score = max(first, second) - (6 if CLAUSE_END.search(words[k - 1].text) else 0)
         if max(first, second) > max_chars:
             score += 1000
@@ -93,7 +129,7 @@ def pages(words: list[Word], max_chars: int) -> list[Page]:
     current: list[Word] = []
     for word in words:
         if current:
-            full = any(len(" ".join(w.text for w in line)) > max_chars for line in _split([*current, word], max_chars))
+            full = any(width(join(line)) > max_chars for line in _split([*current, word], max_chars))
             if word.start - current[-1].end > MAX_GAP_S or SENTENCE_END.search(current[-1].text):
                 groups.append(current)
                 current = []
@@ -134,11 +170,13 @@ def vtt(captions: list[Page], offset: float = 0.0) -> str:
     for page in captions:
         lines = []
         for line in page.lines:
-            parts = []
+            text = ""
             for k, word in enumerate(line):
                 first = k == 0 and line is page.lines[0]
-                parts.append(word.text if first else f"<{_stamp(word.start - offset, False)}>{word.text}")
-            lines.append(" ".join(parts))
+                if k and not (is_cjk(line[k - 1].text[-1:]) and is_cjk(word.text[:1])):
+                    text += " "
+                text += word.text if first else f"<{_stamp(word.start - offset, False)}>{word.text}"
+            lines.append(text)
         cues.append(f"{_stamp(page.start - offset, False)} --> {_stamp(page.end - offset, False)}\n"
                     + "\n".join(lines) + "\n")
     return "WEBVTT\n\n" + "\n".join(cues)

@@ -20,6 +20,9 @@ TAGS = re.compile(r"<[^>]*>|\{\\[^}]*\}")
 LRC_HOLD_S = 4.0          # an LRC line has a start only: it lasts until the next one, at most this long
 NEAR_S = 1.0              # a heard word counts for a timed cue when it is this close to the cue
 MIN_WORD_S = 0.08
+HAN = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+TOKENS = re.compile(rf"[{HAN}][，。！？、；：,.!?]*|[^\s{HAN}]+")   # a Chinese character each (with its punctuation),
+                                                                # else runs without spaces
 
 
 @dataclass
@@ -85,7 +88,7 @@ def _key(word: str) -> str:
 
 def words(cues: list[Cue], heard: list[Word] | None) -> list[Word]:
     """Timed words for the cues' text. Raises ScriptError for a script without times and nothing heard."""
-    tokens = [(k, w) for k, cue in enumerate(cues) for w in cue.text.split()]
+    tokens = [(k, w) for k, cue in enumerate(cues) for w in TOKENS.findall(cue.text)]
     times: list[tuple[float, float] | None] = [None] * len(tokens)
     if heard:
         matcher = difflib.SequenceMatcher(a=[_key(w) for _, w in tokens], b=[_key(w.text) for w in heard],

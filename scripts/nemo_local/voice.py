@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nemo_local import asr, highlight
+from nemo_local.captions import cjk_font
 from nemo_local.shots import Edit
 
 DEFAULT_LUFS = -14
@@ -71,10 +72,11 @@ def speech(text: str, lowered: str, meta: dict[str, Any], edit: Edit, first: boo
     if wants is False and meta.get("captions"):
         meta["captions"] = False
         edit.changes.append("captions off")
-    elif wants and CHINESE.search(text) and not os.environ.get("NEMO_ASR_MODEL"):
-        edit.notes.append("Chinese captions need a multilingual speech model (faster-whisper 'base'): set "
-                          "NEMO_ASR_MODEL to its folder; the model installed with the [captions] extra (tiny.en) "
-                          "knows English only, and the caption font has no Chinese characters yet.")
+    elif wants and CHINESE.search(text) and (not os.environ.get("NEMO_ASR_MODEL") or cjk_font() is None):
+        edit.notes.append("Chinese captions need a multilingual speech model (faster-whisper 'base': set "
+                          "NEMO_ASR_MODEL to its folder; the model of the [captions] extra, tiny.en, knows English "
+                          "only) and a font with Chinese characters (NEMO_CAPTION_FONT, or WenQuanYi / Noto Sans CJK "
+                          "installed). An uploaded SRT, VTT or LRC in Chinese needs only the font.")
     elif wants:
         timed = any(f["file_id"] == meta.get("script") and f["filename"].lower().rsplit(".", 1)[-1] in
                     ("srt", "vtt", "lrc") for f in files or [])

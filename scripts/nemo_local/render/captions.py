@@ -7,17 +7,20 @@ A caption is drawn with Pillow only when it or its lit word changes (a few times
 from __future__ import annotations
 
 import bisect
+import itertools
 from typing import Any
 
 import numpy as np
 
-from nemo_local.captions import Page
+from nemo_local.captions import Page, cjk_font, is_cjk
+from nemo_local.render.base import RenderError
 from nemo_local.render.colour import hex_rgb
 from nemo_local.render.compose import Beat, Scene
 from nemo_local.render.frame import Frame, Overlay, rgba_overlay
 
 FADE_S = 0.12
 SPOKEN, COMING = (255, 255, 255, 255), (205, 210, 220, 255)
+
 
 
 def text_size(width: int, height: int) -> int:
@@ -51,31 +54,41 @@ class Captions:
         self._key: tuple[int, int] | None = None
         self._overlay: Overlay | None = None
         self._font: Any = None
+        self._cjk = any(is_cjk(p.text()) for p in pages)
+        self._cjk_font = cjk_font() if self._cjk else None
+        if self._cjk and self._cjk_font is None:
+            raise RenderError("captions in Chinese need a font with Chinese characters: set NEMO_CAPTION_FONT to a "
+                              ".ttf or .ttc file (for example WenQuanYi Micro Hei or Noto Sans CJK)")
 
     def _draw(self, page: Page, active: int) -> Overlay:
         from PIL import Image, ImageDraw, ImageFont
 
         if self._font is None:
-            self._font = ImageFont.load_default(size=self.size)
+            self._font = ImageFont.truetype(self._cjk_font, self.size) if self._cjk_font else \
+                ImageFont.load_default(size=self.size)
         font = self._font
         space = font.getlength(" ")
         line_h = int(self.size * 1.25)
         pad_x, pad_y = int(self.size * 0.6), int(self.size * 0.35)
-        widths = [sum(font.getlength(w.text) for w in line) + space * (len(line) - 1) for line in page.lines]
+        gaps = [[0.0] + [0.0 if is_cjk(a.text[-1:]) and is_cjk(b.text[:1]) else space
+                         for a, b in itertools.pairwise(line)] for line in page.lines]
+        widths = [sum(font.getlength(w.text) for w in line) + sum(gap) for line, gap in zip(page.lines, gaps,
+                                                                                            strict=True)]
         box_w = min(self.width, int(max(widths) + 2 * pad_x)) + 2 & ~1
         box_h = int(len(page.lines) * line_h + 2 * pad_y) + 2 & ~1
         image = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 0))
         draw = ImageDraw.Draw(image)
         draw.rounded_rectangle([0, 0, box_w - 1, box_h - 1], radius=int(self.size * 0.35), fill=(8, 10, 16, 165))
         k = 0
-        for row, (line, width) in enumerate(zip(page.lines, widths, strict=True)):
+        for row, (line, width, gap) in enumerate(zip(page.lines, widths, gaps, strict=True)):
             x = (box_w - width) / 2
             y = pad_y + row * line_h + (line_h - self.size) / 2
-            for word in line:
+            for word, before in zip(line, gap, strict=True):
+                x += before
                 colour = self.lit if k == active and self.highlight else SPOKEN if k <= active else COMING
                 draw.text((x, y), word.text, font=font, fill=colour, stroke_width=max(1, self.size // 24),
                           stroke_fill=(0, 0, 0, 255))
-                x += font.getlength(word.text) + space
+                x += font.getlength(word.text)
                 k += 1
         x0 = (self.width - box_w) // 2
         y0 = int(self.height * bottom_edge(self.width, self.height)) - box_h
