@@ -375,3 +375,17 @@ def test_all_sizes_in_one_go(cli: Callable[..., Any], tmp_path: Path, wav: Path)
     assert sizes == [(192, 108), (108, 192), (192, 192)]
     assert [Path(v["path"]).name for v in videos] == ["clip-16x9.mp4", "clip-9x16.mp4", "clip-1x1.mp4"]
     assert cli("make", wav, "--aspect", "all", "--for", "discord").code == 2
+
+
+def test_a_broken_photo_fails_the_render_with_its_name(tmp_path: Path, track: Path) -> None:
+    from nemo_local.render import RenderError
+    good = solid(tmp_path, "red")
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0" + b"not really a jpeg" * 20)
+    files = [{"file_id": "music", "filename": "music.wav", "kind": "audio", "info": {"duration": 8.0}},
+             {"file_id": "good", "filename": "red.png", "kind": "image", "info": {}},
+             {"file_id": "bad", "filename": "broken.jpg", "kind": "image", "info": {}}]
+    draft = direct("only my photos", {}, files, "bars", lambda f: RHYTHM).draft
+    with pytest.raises(RenderError, match=r"cannot read the picture broken\.jpg"):
+        get_renderer().render(RenderJob(draft=draft, sources={"music": track, "good": good, "bad": bad},
+                                        output=tmp_path / "o.mp4", fps=FPS, max_side=192))

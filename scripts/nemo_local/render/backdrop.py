@@ -152,16 +152,17 @@ class Backdrop:
             bloom_into(frame, (235.0, 128.0, 128.0), 0.7 * (1 - k / FLASH_CUT_FRAMES), *self.glow)
 
     def close(self) -> None:
+        """Stop the helper thread and every decoder. Runs after errors too, so it never raises: the error that
+        stopped the render is the one the user sees."""
         if self.next is not None:
             self.next[1].cancel()
-            try:
+            with contextlib.suppress(Exception):
                 if not self.next[1].cancelled():
                     self.next[1].result().close()
-            except RenderError:
-                pass
         for picture in (self.previous, self.current[1] if self.current else None):
             if picture is not None:
-                picture.close()
+                with contextlib.suppress(Exception):
+                    picture.close()
         if self.pool is not None:
             self.pool.shutdown(wait=True)
 
