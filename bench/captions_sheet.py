@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from contact_sheet import ASPECT_SIZES, FPS, cover_sheet, still  # noqa: E402
+from contact_sheet import ASPECT_SIZES, ASPECT_WORDS, FPS, cover_sheet, still  # noqa: E402
 from montage_sheet import scene  # noqa: E402
 
 from nemo_local import asr  # noqa: E402
@@ -60,16 +60,14 @@ def main() -> None:
                  {"file_id": "p", "filename": "photo.jpg", "kind": "image", "info": {}},
                  {"file_id": "l", "filename": "logo.png", "kind": "image", "info": {}}]
         sources = {"a": talk, "p": photo, "l": mark}
-        cases = [("waveform", "waveform, captions, no image", 0),
-                 ("photo", "bars, captions", 0),
+        cases = [("waveform", "waveform, captions, no image", 0, 1),          # (name, words, frame, uploads)
+                 ("photo", "bars, captions", 0, 2),
                  ("branded", "waveform, captions, no image, use logo.png as the logo, host 'Jane Doe', "
-                             "episode 'Episode 12: Captions', title \"The Nemo Show\"", round(1.0 * FPS))]
+                             "episode 'Episode 12: Captions', title \"The Nemo Show\"", round(1.0 * FPS), 3)]
         for aspect in ASPECT_SIZES:
-            word = {"16:9": "landscape", "9:16": "vertical", "1:1": "square"}[aspect]
             pngs = []
-            for name, prompt, frame in cases:
-                uploads = files if name != "waveform" else files[:1]
-                draft = direct(f"{prompt}, {word}", {}, uploads if name != "photo" else files[:2], "wave").draft
+            for name, prompt, frame, uploads in cases:
+                draft = direct(f"{prompt}, {ASPECT_WORDS[aspect]}", {}, files[:uploads], "wave").draft
                 video = folder / f"{name}.mp4"
                 get_renderer().render(RenderJob(draft=draft, sources=sources, output=video, fps=FPS))
                 png = args.stills / f"captions-{aspect.replace(':', 'x')}-{name}.png"

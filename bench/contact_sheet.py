@@ -40,6 +40,7 @@ def moments(audio: Path) -> dict[str, int]:
 
 
 ASPECT_SIZES = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080)}
+ASPECT_WORDS = {"16:9": "landscape", "9:16": "vertical", "1:1": "square"}   # how a user asks for each
 
 
 def make_cover(path: Path) -> Path:

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from contact_sheet import ASPECT_SIZES, FPS, SECONDS, cover_sheet, still  # noqa: E402
+from contact_sheet import ASPECT_SIZES, ASPECT_WORDS, FPS, SECONDS, cover_sheet, still  # noqa: E402
 
 from nemo_local.analysis import analyse  # noqa: E402
 from nemo_local.director import ASPECTS, direct  # noqa: E402
@@ -74,8 +74,7 @@ def render(audio: Path, pictures: list[Path], prompt: str, aspect: str, out: Pat
               "path": str(audio)}]
     files += [{"file_id": f"p{k}", "filename": p.name, "kind": "image", "info": {}, "path": str(p)}
               for k, p in enumerate(pictures)]
-    aspect_word = {"16:9": "landscape", "9:16": "vertical", "1:1": "square"}[aspect]
-    draft = direct(f"{prompt}, {aspect_word}", {}, files, "bars",
+    draft = direct(f"{prompt}, {ASPECT_WORDS[aspect]}", {}, files, "bars",
                    lambda f: rhythm_of(analyse(Path(f["path"])))).draft
     assert (draft["m"]["width"], draft["m"]["height"]) == (width, height)
     get_renderer().render(RenderJob(draft=draft, sources={f["file_id"]: Path(f["path"]) for f in files},

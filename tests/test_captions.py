@@ -26,6 +26,7 @@ from nemo_local.render import RenderJob, get_renderer
 from nemo_local.render.audio import measure
 from nemo_local.render.captions import bottom_edge
 from nemo_local.shots import Edit
+from test_render import decoded
 
 FPS = 30
 SENTENCES = ["Welcome back to the show.", "Today we talk about music videos and captions.",
@@ -193,13 +194,10 @@ class TestRecognition:
 
 
 def caption_region(path: Path, seconds: float) -> np.ndarray:
-    info = probe(path)
-    assert info.width and info.height
-    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-ss", f"{seconds:.3f}", "-i", str(path), "-frames:v", "1",
-                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
-    frame = np.frombuffer(raw, np.uint8).reshape(info.height, info.width, 3)
-    bottom = int(info.height * bottom_edge(info.width, info.height))
-    return frame[int(bottom - info.height * 0.25): bottom]
+    frame = decoded(path, "rgb24", at=seconds)
+    height, width = frame.shape[:2]
+    bottom = int(height * bottom_edge(width, height))
+    return frame[int(bottom - height * 0.25): bottom]
 
 
 @needs_speech
@@ -345,9 +343,8 @@ def test_the_lower_third_and_logo_are_drawn_clear_of_the_captions(tmp_path: Path
     out = tmp_path / "o.mp4"
     get_renderer().render(RenderJob(draft=draft, sources={"a": audio, "logo": tmp_path / "logo.png"}, output=out,
                                     fps=FPS, max_side=640, captions=None))
-    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-ss", "1.5", "-i", str(out), "-frames:v", "1", "-f",
-                          "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
-    frame = np.frombuffer(raw, np.uint8).reshape(640, 360, 3).astype(int)
+    frame = decoded(out, "rgb24", at=1.5).astype(int)
+    assert frame.shape == (640, 360, 3)
     red = (frame[..., 0] > 180) & (frame[..., 1] < 80)
     ys, xs = np.nonzero(red)
     assert ys.max() < 640 * 0.15 and xs.min() > 360 * 0.6          # the logo, top right
@@ -518,9 +515,8 @@ class TestChinese:
     def test_chinese_captions_are_drawn_with_a_chinese_font(self, tmp_path: Path) -> None:
         srt_file, audio = self._inputs(tmp_path)
         out = self._render(tmp_path, audio, srt_file)
-        raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-ss", "1.5", "-i", str(out), "-frames:v", "1", "-f",
-                              "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
-        frame = np.frombuffer(raw, np.uint8).reshape(360, 640)
+        frame = decoded(out, at=1.5)
+        assert frame.shape == (360, 640)
         region = frame[int(360 * bottom_edge(640, 360)) - 60: int(360 * bottom_edge(640, 360))]
         assert (region > 200).sum() > 150          # the characters, white on the dark box
         assert "今天谈谈字幕。" in (tmp_path / "zh.part.srt").read_text(encoding="utf-8")

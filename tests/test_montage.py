@@ -20,6 +20,7 @@ from nemo_local.montage import Rhythm, cut_times, plan, rhythm_of
 from nemo_local.render import RenderJob, get_renderer
 from nemo_local.render.pictures import Still, load_rgb
 from nemo_local.synth import demo_track, write_wav
+from test_render import decoded
 
 FPS = 30
 COLOURS = {"red": (230, 30, 30), "green": (30, 200, 40), "blue": (30, 60, 230), "yellow": (240, 220, 20)}
@@ -222,11 +223,7 @@ def solid(tmp_path: Path, name: str) -> Path:
 
 
 def rgb_means(path: Path) -> np.ndarray:
-    info = probe(path)
-    assert info.width and info.height
-    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-                         capture_output=True, check=True).stdout
-    frames = np.frombuffer(raw, np.uint8).reshape(-1, info.height, info.width, 3)
+    frames = decoded(path, "rgb24")
     return frames.reshape(len(frames), -1, 3).mean(axis=1)
 
 
@@ -277,11 +274,7 @@ class TestTheVideo:
 
     def test_the_visualizer_is_drawn_over_the_photos_or_left_out(self, tmp_path: Path, track: Path) -> None:
         def spread(path: Path) -> float:
-            info = probe(path)
-            raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-ss", "2.2", "-i", str(path), "-frames:v", "1",
-                                  "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
-            assert info.width and info.height
-            return float(np.frombuffer(raw, np.uint8).std())
+            return float(decoded(path, at=2.2).std())
         over, _ = montage_render(tmp_path, track, "bars over my photos", ["blue", "red"], "over.mp4")
         alone, _ = montage_render(tmp_path, track, "only my photos", ["blue", "red"], "alone.mp4")
         assert spread(over) > spread(alone) + 5 and spread(alone) < 4
@@ -297,11 +290,8 @@ class TestTheVideo:
         out = tmp_path / "loop.mp4"
         get_renderer().render(RenderJob(draft=draft, sources={"music": track, "clip": clip}, output=out, fps=FPS,
                                         max_side=256))
-        info = probe(out)
-        raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(out), "-f", "rawvideo", "-pix_fmt", "gray", "-"],
-                             capture_output=True, check=True).stdout
-        assert info.width and info.height
-        frames = np.frombuffer(raw, np.uint8).reshape(-1, info.height * info.width).astype(np.float32)
+        frames = decoded(out)
+        frames = frames.reshape(len(frames), -1).astype(np.float32)
         assert len(frames) == 60                                  # five loops of a 12-frame clip, and then some
         assert frames.mean(axis=1).min() > 40                      # never black
         assert np.abs(np.diff(frames, axis=0)).mean(axis=1).min() > 1.0   # never the same frame twice

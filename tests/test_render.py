@@ -45,13 +45,21 @@ def render(tmp_path: Path, audio: Path, the_draft: dict[str, Any], name: str = "
     return out
 
 
-def luma_frames(path: Path) -> np.ndarray:
-    """Every frame of a video as a (frames, height, width) uint8 array of luma."""
+def decoded(path: Path, pix_fmt: str = "gray", at: float | None = None) -> np.ndarray:
+    """A video's frames as uint8, (frames, height, width) for "gray", (..., 3) for "rgb24"; with `at` (seconds),
+    only the frame there."""
     info = probe(path)
     assert info.width and info.height
-    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "gray", "-"],
-                         capture_output=True, check=True).stdout
-    return np.frombuffer(raw, np.uint8).reshape(-1, info.height, info.width)
+    seek, one = (["-ss", f"{at:.3f}"], ["-frames:v", "1"]) if at is not None else ([], [])
+    raw = subprocess.run([ffmpeg_exe(), "-v", "error", *seek, "-i", str(path), *one, "-f", "rawvideo", "-pix_fmt",
+                          pix_fmt, "-"], capture_output=True, check=True).stdout
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, info.height, info.width, *((3,) if pix_fmt == "rgb24" else ()))
+    return frames[0] if at is not None else frames
+
+
+def luma_frames(path: Path) -> np.ndarray:
+    """Every frame of a video as a (frames, height, width) uint8 array of luma."""
+    return decoded(path)
 
 
 def brightness_jumps(frames: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any
 from nemo_local import asr
 from nemo_local.montage import Rhythm
 from nemo_local.shots import Edit, choose_audio, logo, options, picture_order, video_segments
-from nemo_local.texts import text_segments
+from nemo_local.texts import ms, text_segments
 from nemo_local.voice import Speech, clip, speech
 from nemo_skill.destinations import DESTINATIONS, MB, parse_size
 
@@ -109,9 +109,6 @@ class Direction:
     reply: str = ""
 
 
-def _ms(seconds: float) -> int:
-    return round(seconds * 1000)
-
 
 def _colour(text: str) -> str | None:
     m = re.search(r"#[0-9a-fA-F]{6}\b", text)
@@ -190,7 +187,7 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
     if audio is None and not draft.get("t"):
         out.reply = "Upload an audio file first (MP3, WAV, AAC, FLAC or M4A), then tell me what video you want."
         return out
-    duration = _ms(audio["info"].get("duration") or 0) if audio else int(new.get("d") or 0)
+    duration = ms(audio["info"].get("duration") or 0) if audio else int(new.get("d") or 0)
     trimmed = _destination(lowered, meta, duration, out)
     if trimmed:
         meta["trim_ms"] = trimmed

@@ -35,7 +35,7 @@ def sentences(words: list[Word]) -> list[tuple[float, float, int]]:
     return out
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
     return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
 
 
@@ -72,7 +72,7 @@ def best(words: list[Word], loudness_db: np.ndarray, rate: float, length: float,
                     reasons.append(f"delivered {energy:.1f} dB louder than usual")
                 if opening:
                     reasons.append("it opens on a fresh sentence after a pause")
-                why = f"{_clock(start)}-{_clock(end)}, starting and ending on a sentence: " + "; ".join(reasons)
+                why = f"{clock(start)}-{clock(end)}, starting and ending on a sentence: " + "; ".join(reasons)
                 choice = (score, Span(max(0.0, start - 0.15), min(duration, end + 0.3), why))
     return choice[1] if choice else None
 

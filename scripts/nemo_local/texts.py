@@ -50,7 +50,7 @@ def _lower_third(text: str, texts: dict[str, dict[str, Any]], duration: int, cha
 
 
 
-def _ms(seconds: float) -> int:
+def ms(seconds: float) -> int:
     return round(seconds * 1000)
 
 
@@ -61,7 +61,7 @@ def text_segments(text: str, lowered: str, texts: dict[str, dict[str, Any]], dur
     title = _find_title(rest)
     if title:
         seconds = title[1] if title[1] is not None else 3.0
-        texts["t1"] = {"id": "t1", "text": title[0], "s": 0, "d": min(_ms(seconds), duration or _ms(seconds))}
+        texts["t1"] = {"id": "t1", "text": title[0], "s": 0, "d": min(ms(seconds), duration or ms(seconds))}
         changes.append(f'title "{title[0]}"')
     elif re.search(r"\b(?:remove|delete|drop|no)\b[^.]*\btitle\b|去掉标题|删除标题", lowered) and "t1" in texts:
         del texts["t1"]

@@ -142,11 +142,11 @@ def clip(lowered: str, meta: dict[str, Any], edit: Edit, duration: float,
         edit.changes.append(f"the best {want[2]:g} s: {span.why}")
     else:
         if start >= duration:
-            edit.notes.append(f"The recording ends at {highlight._clock(duration)}; nothing to cut from "
-                              f"{highlight._clock(start)}.")
+            edit.notes.append(f"The recording ends at {highlight.clock(duration)}; nothing to cut from "
+                              f"{highlight.clock(start)}.")
             return
         length = min(length, duration - start)
-        edit.changes.append(f"clip {highlight._clock(start)}-{highlight._clock(start + length)}")
+        edit.changes.append(f"clip {highlight.clock(start)}-{highlight.clock(start + length)}")
     meta["clip_start_ms"], meta["clip_ms"], meta["fades"] = round(start * 1000), round(length * 1000), True
 
 

@@ -54,7 +54,6 @@ class Scene:
     has_cover: bool                   # the audio file carries album art
     accent: Colour
     hot: Colour                       # the colour a drop switches to
-    preview: bool = False
     captions: list[Any] = field(default_factory=list)   # caption pages (nemo_local.captions.Page), when on
     origin: int = 0        # the audio frame the video starts at (a clip from the middle); draft times count
                            # from here, the timing arrays and the captions from the audio's start
@@ -92,7 +91,6 @@ class Beat:
     dy: int = 0
     drop_starts: bool = False         # this frame is a drop
     still: Frame | None = None        # the background, when it is one unchanging picture and not flashing
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def flashing(self) -> bool:

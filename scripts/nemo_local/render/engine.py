@@ -28,7 +28,7 @@ from nemo_local.render.colour import yuv
 from nemo_local.render.compose import Layer, Scene, beats, track_segments
 from nemo_local.render.encode import Encoder
 from nemo_local.render.frame import Frame
-from nemo_local.render.layers import Flash, ProgressBar, Titles, Visualizer, hot_colour, sparks_for
+from nemo_local.render.layers import Flash, ProgressBar, Sparks, Titles, Visualizer, hot_colour
 from nemo_local.render.mix import mix_clip_sound
 from nemo_local.render.overlays import Logo, LowerThird
 from nemo_local.render.settings import EncodeSettings, capped_video_kbps
@@ -47,7 +47,7 @@ def layers_for(scene: Scene) -> list[Layer]:
     out: list[Layer] = [Backdrop(scene, visualizer), Flash(scene)]
     if visualizer:
         out.append(Visualizer(scene))
-    out.append(sparks_for(scene, visualizer))
+    out.append(Sparks(scene, on_beats=visualizer and scene.meta.get("style") == "rings"))
     texts = scene.segments(7)
     if any(seg.get("kind") != "lower_third" for seg in texts):
         out.append(Titles(scene))
@@ -135,7 +135,7 @@ class MusicRenderer:
         del analysis   # the frame loop needs only the per-frame timing
         accent_hex = str(meta.get("accent", "#36c5f0"))
         scene = Scene(width, height, fps, timing, draft, job.sources, audio, info.has_cover, yuv(accent_hex),
-                      yuv(str(meta.get("accent2") or hot_colour(accent_hex))), preview, origin=origin)
+                      yuv(str(meta.get("accent2") or hot_colour(accent_hex))), origin=origin)
         window = preview_window(timing, PREVIEW_SECONDS, origin) if preview else range(origin, frames)
         start, seconds = window.start / fps, len(window) / fps
         if meta.get("captions"):
@@ -171,10 +171,11 @@ class MusicRenderer:
     def _clip_sound(job: RenderJob, scene: Scene, start: float, seconds: float, volume: float) -> Path | None:
         """The music with the clips' own sound under their shots (a WAV beside the output), or None when no
         clip has sound."""
-        fps = scene.fps
-        sounds = [((max(shot.start, round(start * fps)) / fps) - start, (shot.end - max(shot.start,
-                  round(start * fps))) / fps, shot.path) for shot in shots(scene)
-                  if shot.kind == "video" and shot.end > start * fps and probe(shot.path).has_audio]
+        fps, first = scene.fps, round(start * scene.fps)
+        clips = [shot for shot in shots(scene) if shot.kind == "video" and shot.end > first]
+        heard = {path: probe(path).has_audio for path in {shot.path for shot in clips}}   # once per file
+        sounds = [(max(shot.start, first) / fps - start, (shot.end - max(shot.start, first)) / fps, shot.path)
+                  for shot in clips if heard[shot.path]]
         if not sounds:
             return None
         return mix_clip_sound(scene.audio, sounds, start, seconds, job.output.with_suffix(".wav"), volume)

@@ -118,10 +118,6 @@ class Sparks:
         pass
 
 
-def sparks_for(scene: Scene, visualizer: bool) -> Sparks:
-    return Sparks(scene, on_beats=visualizer and scene.meta.get("style") == "rings")
-
-
 class Titles:
     """The text track: each segment's text near the top, faded in and out over TITLE_FADE_MS."""
 

@@ -10,25 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from nemo_local import procs
-from nemo_local.media import ffmpeg_exe
+from nemo_local.media import decode_pcm
 
 RATE, CHANNELS = 48_000, 2
 MUSIC_UNDER_CLIPS = 0.35     # the music's level while a clip speaks (a duck, not a cut)
 CLIP_LEVEL = 0.9
 RAMP_S = 0.03                # the duck eases in and out, so no click at a cut
-
-
-def _stream(path: Path, start: float = 0.0, seconds: float | None = None, loop: bool = False,
-            volume: float = 1.0) -> subprocess.Popen[bytes]:
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
-    cmd += ["-stream_loop", "-1"] if loop else []
-    cmd += ["-ss", f"{start:.3f}"] if start > 0 else []
-    cmd += ["-i", str(path), "-map", "0:a:0", "-vn", "-sn", "-dn"]
-    cmd += ["-t", f"{seconds:.3f}"] if seconds else []
-    cmd += ["-af", f"volume={volume:.3f}"] if abs(volume - 1) > 1e-3 else []
-    cmd += ["-ac", str(CHANNELS), "-ar", str(RATE), "-f", "s16le", "pipe:1"]
-    return procs.popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
 
 
 def _read(proc: subprocess.Popen[bytes], samples: int) -> np.ndarray:
@@ -61,7 +48,7 @@ def mix_clip_sound(music: Path, shots: list[tuple[float, float, Path]], start: f
     ducked under it."""
     total = round(seconds * RATE)
     ramp = max(1, int(RAMP_S * RATE))
-    music_proc = _stream(music, start, seconds, volume=music_volume)
+    music_proc = decode_pcm(music, RATE, start=start, channels=CHANNELS, seconds=seconds)
     try:
         with wave.open(str(out), "wb") as sink:
             sink.setnchannels(CHANNELS)
@@ -72,18 +59,20 @@ def mix_clip_sound(music: Path, shots: list[tuple[float, float, Path]], start: f
             for begin, end, clip in [*edges, (total, total, None)]:
                 begin, end = max(at, min(begin, total)), min(end, total)
                 for _, size in _blocks(begin - at):            # music alone up to the shot
-                    sink.writeframesraw(_pcm(_read(music_proc, size)))
+                    sink.writeframesraw(_pcm(_read(music_proc, size) * music_volume))
                 if clip is None or end <= begin:
                     at = max(at, begin)
                     continue
-                clip_proc = _stream(clip, 0.0, (end - begin) / RATE, loop=True, volume=CLIP_LEVEL)
+                clip_proc = decode_pcm(clip, RATE, channels=CHANNELS, seconds=(end - begin) / RATE, loop=True)
                 try:
                     gain = np.full(end - begin, MUSIC_UNDER_CLIPS, np.float32)
                     edge = min(ramp, len(gain) // 2)
                     gain[:edge] = np.linspace(1, MUSIC_UNDER_CLIPS, edge)
                     gain[len(gain) - edge:] = np.linspace(MUSIC_UNDER_CLIPS, 1, edge)
+                    gain *= music_volume
                     for offset, size in _blocks(end - begin):
-                        mixed = _read(music_proc, size) * gain[offset: offset + size, None] + _read(clip_proc, size)
+                        music_part = _read(music_proc, size) * gain[offset: offset + size, None]
+                        mixed = music_part + _read(clip_proc, size) * CLIP_LEVEL
                         sink.writeframesraw(_pcm(mixed))
                 finally:
                     _close(clip_proc)
