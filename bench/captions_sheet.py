@@ -7,7 +7,6 @@ lower third, a logo and a title; in 16:9, 9:16 and 1:1. Needs espeak-ng and the 
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tempfile
@@ -17,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from contact_sheet import ASPECT_SIZES, ASPECT_WORDS, FPS, cover_sheet, still  # noqa: E402
+from contact_sheet import ASPECT_SIZES, ASPECT_WORDS, FPS, arguments, cover_sheet, still  # noqa: E402
 from montage_sheet import scene  # noqa: E402
 
 from nemo_local import asr  # noqa: E402
@@ -41,11 +40,7 @@ def logo(path: Path) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stills", type=Path, default=ROOT / "out" / "stills")
-    parser.add_argument("--sheet", type=Path, default=ROOT / "docs" / "captions.png")
-    args = parser.parse_args()
-    args.stills.mkdir(parents=True, exist_ok=True)
+    args = arguments(__doc__, "captions.png")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

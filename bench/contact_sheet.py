@@ -117,12 +117,18 @@ def cover_sheet(rows: list[tuple[str, list[Path]]], out: Path) -> None:
     canvas.save(out, optimize=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(doc: str | None, sheet: str) -> argparse.Namespace:
+    """--stills (full-size PNGs, created) and --sheet (the contact sheet, default docs/SHEET) for a sheet script."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stills", type=Path, default=ROOT / "out" / "stills")
-    parser.add_argument("--sheet", type=Path, default=ROOT / "docs" / "styles.png")
+    parser.add_argument("--sheet", type=Path, default=ROOT / "docs" / sheet)
     args = parser.parse_args()
     args.stills.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def main() -> None:
+    args = arguments(__doc__, "styles.png")
     with tempfile.TemporaryDirectory() as tmp:
         track = demo_track(seconds=SECONDS, bpm=124, drop_at=9.5)
         audio = write_wav(Path(tmp) / "demo.wav", track.samples, track.rate)

@@ -9,7 +9,6 @@ The photos are drawn here (sky, sun, hills; one tall portrait), the track is the
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from contact_sheet import ASPECT_SIZES, ASPECT_WORDS, FPS, SECONDS, cover_sheet, still  # noqa: E402
+from contact_sheet import ASPECT_SIZES, ASPECT_WORDS, FPS, SECONDS, arguments, cover_sheet, still  # noqa: E402
 
 from nemo_local.analysis import analyse  # noqa: E402
 from nemo_local.director import ASPECTS, direct  # noqa: E402
@@ -83,11 +82,7 @@ def render(audio: Path, pictures: list[Path], prompt: str, aspect: str, out: Pat
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stills", type=Path, default=ROOT / "out" / "stills")
-    parser.add_argument("--sheet", type=Path, default=ROOT / "docs" / "montage.png")
-    args = parser.parse_args()
-    args.stills.mkdir(parents=True, exist_ok=True)
+    args = arguments(__doc__, "montage.png")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
