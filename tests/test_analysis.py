@@ -122,3 +122,78 @@ def test_every_accepted_audio_format(tmp_path: Path, ext: str, codec: str) -> No
     result = analyse(encoded, cache=False)
     assert f_measure(track.beats, result.beats) >= 0.95  # type: ignore[attr-defined]
     assert result.duration == pytest.approx(16, abs=0.1)
+
+
+def without_bass(samples: np.ndarray, rate: int, start: float, end: float, cutoff: float = 180.0) -> None:
+    """Take the kick and bass out of [start, end) in place (everything under `cutoff` Hz)."""
+    lo, hi = int(start * rate), int(end * rate)
+    spectrum = np.fft.rfft(samples[lo:hi])
+    spectrum[np.fft.rfftfreq(hi - lo, 1 / rate) < cutoff] = 0
+    samples[lo:hi] = np.fft.irfft(spectrum, hi - lo).astype(np.float32)
+
+
+def test_a_drop_after_a_silent_stop_is_found(tmp_path: Path) -> None:
+    track = demo_track(seconds=30, bpm=120, rate=22050, drop_at=18)
+    samples = track.samples.copy()
+    samples[int((track.drop - 1.5) * track.rate): int(track.drop * track.rate)] = 0   # the stop before the drop
+    result = analyse(write_wav(tmp_path / "stop.wav", samples, track.rate), cache=False)
+    assert len(result.drops) == 1 and abs(result.drops[0] - track.drop) <= 0.5
+
+
+def test_a_bass_that_leaves_for_the_last_bar_of_each_phrase_is_no_drop(tmp_path: Path) -> None:
+    track = demo_track(seconds=20, bpm=120, rate=22050)
+    groove = np.tile(track.samples[int(track.drop * track.rate):], 6)    # 24 bars of the full groove
+    bar = 2.0                                                            # four beats at 120 BPM
+    for phrase_end in (8, 16, 24):                                       # bars 8, 16 and 24: kick and bass out
+        without_bass(groove, track.rate, (phrase_end - 1) * bar, phrase_end * bar)
+    assert analyse(write_wav(tmp_path / "phrases.wav", groove, track.rate), cache=False).drops == []
+
+
+def test_music_that_starts_after_silence_has_no_drop_at_its_start(tmp_path: Path) -> None:
+    track = demo_track(seconds=20, bpm=120, rate=22050)
+    groove = np.tile(track.samples[int(track.drop * track.rate):], 3)
+    samples = np.concatenate([np.zeros(3 * track.rate, np.float32), groove])
+    assert analyse(write_wav(tmp_path / "late.wav", samples, track.rate), cache=False).drops == []
+
+
+def test_a_bass_entry_that_leaves_the_loudness_alone_is_a_drop(tmp_path: Path) -> None:
+    track = demo_track(seconds=36, bpm=120, rate=22050, drop_at=20)
+    samples = track.samples.copy()
+    cut = int(track.drop * track.rate)
+    samples[cut:] *= 0.3     # the mix after the drop turned down: the bass comes back, the loudness does not rise
+    result = analyse(write_wav(tmp_path / "entry.wav", samples, track.rate), cache=False)
+    assert len(result.drops) == 1 and abs(result.drops[0] - track.drop) <= 0.5
+
+
+def swung_groove(bpm: float, seconds: float, rate: int = 22050) -> tuple[np.ndarray, np.ndarray]:
+    """Kick on 1 and 3 with a pickup, snare on 2 and 4, and hats in triplet swing, the off-beat one louder."""
+    from nemo_local.synth import _kick, _noise_hit
+
+    rng = np.random.default_rng(3)
+    period = 60 / bpm
+    beats = np.arange(0, seconds - 0.5, period)
+    out = np.zeros(int(seconds * rate), np.float32)
+
+    def add(time: float, hit: np.ndarray) -> None:
+        start = int(time * rate)
+        end = min(len(out), start + len(hit))
+        out[start:end] += hit[: end - start]
+
+    for index, beat in enumerate(beats):
+        if index % 4 in (0, 2) or index % 8 == 7:
+            add(beat, _kick(rate, 0.8))
+        if index % 2 == 1:
+            add(beat, _noise_hit(rate, 0.15, 25, 0.35, rng))
+        add(beat, _noise_hit(rate, 0.04, 90, 0.12, rng))
+        add(beat + period * 2 / 3, _noise_hit(rate, 0.04, 90, 0.16, rng))     # the swung eighth
+    return out / np.abs(out).max() * 0.9, beats
+
+
+@pytest.mark.parametrize("bpm", [100.0, 120.0])
+def test_a_swung_groove_is_tracked_on_the_beat_not_between(tmp_path: Path, bpm: float) -> None:
+    samples, beats = swung_groove(bpm, 40)
+    result = analyse(write_wav(tmp_path / "swing.wav", samples, 22050), cache=False)
+    assert f_measure(beats, result.beats) >= 0.9
+    assert result.tempo == pytest.approx(bpm, rel=0.02)
+    phase = ((result.beats - beats[0]) / (60 / bpm)) % 1.0
+    assert np.median(np.minimum(phase, 1 - phase)) < 0.1     # on the beat, not a third or two thirds past it

@@ -14,7 +14,7 @@ from nemo_local.analysis.beats import beat_times
 from nemo_local.analysis.features import FEATURE_RATE, Features, extract
 from nemo_local.analysis.structure import drops, sections
 
-VERSION = 1
+VERSION = 2
 
 
 @dataclass
