@@ -197,3 +197,61 @@ def test_a_swung_groove_is_tracked_on_the_beat_not_between(tmp_path: Path, bpm: 
     assert result.tempo == pytest.approx(bpm, rel=0.02)
     phase = ((result.beats - beats[0]) / (60 / bpm)) % 1.0
     assert np.median(np.minimum(phase, 1 - phase)) < 0.1     # on the beat, not a third or two thirds past it
+
+
+CHORDS = [(220.0, 277.2, 329.6), (196.0, 246.9, 293.7), (174.6, 220.0, 261.6), (164.8, 207.7, 246.9)]
+
+
+def bar_song(bpm: float, meter: int, seconds: float = 40, kick_every_beat: bool = False,
+             rate: int = 22050) -> tuple[np.ndarray, np.ndarray]:
+    """A song in `meter` that starts on the second beat of a bar (a pickup): the kick on 1 (or on every beat),
+    snares on 2 and 4 in 4/4, a hat on every beat, and a new chord on every bar. Returns (samples, downbeats)."""
+    from nemo_local.synth import _kick, _noise_hit
+
+    rng = np.random.default_rng(5)
+    beats = np.arange(0, seconds - 0.5, 60 / bpm)
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    out = np.zeros(n, np.float32)
+
+    def add(time: float, hit: np.ndarray) -> None:
+        start = int(time * rate)
+        end = min(n, start + len(hit))
+        out[start:end] += hit[: end - start]
+
+    position = (np.arange(len(beats)) + 1) % meter
+    for beat, pos in zip(beats, position, strict=True):
+        if pos == 0 or kick_every_beat:
+            add(beat, _kick(rate, 0.8))
+        if meter == 4 and pos in (1, 3):
+            add(beat, _noise_hit(rate, 0.15, 25, 0.3, rng))
+        add(beat, _noise_hit(rate, 0.04, 90, 0.1, rng))
+    bars = beats[position == 0]
+    for index, (start, end) in enumerate(zip([0.0, *bars], [*bars, seconds], strict=True)):
+        inside = (t >= start) & (t < end)
+        out[inside] += sum(0.07 * np.sin(2 * np.pi * f * t[inside]) for f in CHORDS[index % 4]).astype(np.float32)
+    return out / np.abs(out).max() * 0.9, bars
+
+
+@pytest.mark.parametrize(("bpm", "meter", "kick_every_beat"),
+                         [(120.0, 4, False), (96.0, 4, False), (128.0, 4, True), (150.0, 3, False), (90.0, 3, False)])
+def test_downbeats_and_the_bar_are_found(tmp_path: Path, bpm: float, meter: int, kick_every_beat: bool) -> None:
+    samples, bars = bar_song(bpm, meter, kick_every_beat=kick_every_beat)
+    result = analyse(write_wav(tmp_path / "bars.wav", samples, 22050), cache=False)
+    assert result.beats_per_bar == meter
+    assert f_measure(bars, result.downbeats) >= 0.9
+
+
+def test_no_downbeats_when_nothing_marks_the_bar(tmp_path: Path) -> None:
+    track = demo_track(seconds=60, bpm=120, rate=22050, drop_at=4)
+    groove = track.samples[int(4.5 * track.rate):]     # a kick on every beat, snares on 2 and 4, one chord
+    result = analyse(write_wav(tmp_path / "flat.wav", groove, track.rate), cache=False)
+    assert len(result.downbeats) == 0 and result.beats_per_bar == 4
+
+
+def test_downbeats_survive_the_cache(tmp_path: Path) -> None:
+    samples, _ = bar_song(120.0, 3, seconds=20)
+    path = write_wav(tmp_path / "waltz.wav", samples, 22050)
+    first, again = analyse(path), analyse(path)
+    assert again.beats_per_bar == first.beats_per_bar == 3
+    assert np.array_equal(again.downbeats, first.downbeats) and len(first.downbeats) > 0

@@ -88,6 +88,20 @@ class TestWhereTheCutsGo:
         assert len(cut_times(RHYTHM, 20.0, every=1)) > 30
         assert cut_times(RHYTHM, 20.0, every=0) == [0.0, 8.5, 10.5]
 
+    def test_with_downbeats_the_cuts_land_on_the_bar_even_after_an_off_bar_section_start(self) -> None:
+        beats = beats_every(0.5, 20.0, start=0.0)
+        bars = [t for t in beats if (t - 1.0) % 2.0 == 0 and t >= 1.0]   # the song starts two beats before a bar
+        cuts = cut_times(Rhythm(beats, [], [7.5], [False, False], bars), 20.0)
+        assert 7.5 in cuts and 7.0 not in cuts          # the section start wins over the bar half a second before
+        assert [t for t in cuts if t not in (0.0, 7.5)] == [t for t in bars if t != 7.0]
+        assert [t for t in cut_times(Rhythm(beats, [], [], [False]), 20.0) if t][:2] == [2.0, 4.0]   # no bars: count
+
+    def test_a_bar_of_three_beats_is_a_waltz_bar(self) -> None:
+        beats = beats_every(0.5, 18.0, start=0.0)
+        bars = beats[::3]
+        assert cut_times(Rhythm(beats, [], [], [False], bars, beats_per_bar=3), 18.0) == bars
+        assert cut_times(Rhythm(beats, [], [], [False], bars, beats_per_bar=3), 18.0, every=8)[:3] == [0.0, 3.0, 6.0]
+
     def test_a_track_without_beats_is_cut_at_a_steady_pace(self) -> None:
         assert cut_times(Rhythm([], [], [], [False]), 12.0) == [0.0, 4.0, 8.0]
 

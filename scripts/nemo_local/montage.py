@@ -4,7 +4,8 @@ Pure functions; the director calls them with the track's rhythm (beats, drops, s
 section is) and writes the result into the draft's video track as segments with `s` and `d` in ms.
 
 The rules, the way an editor cuts a montage to music:
-- one cut per bar (every 4 beats) by default, counted afresh from every section boundary and drop;
+- one cut per bar by default: on the downbeats when the analysis found them (3 or 4 beats a bar), else every
+  4 beats counted afresh from every section boundary and drop;
 - a cut on every drop and on every section boundary (snapped to the nearest beat);
 - in the loud sections the cuts come twice as often;
 - never a shot shorter than half the pace (so no sliver before the first beat), nor than MIN_SHOT_S;
@@ -14,7 +15,7 @@ The rules, the way an editor cuts a montage to music:
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,8 @@ class Rhythm:
     drops: list[float]
     sections: list[float]     # section starts after 0
     loud: list[bool]          # per section, the first starting at 0
+    downbeats: list[float] = field(default_factory=list)   # empty when the bar is unclear
+    beats_per_bar: int = 4
 
 
 def rhythm_of(analysis: Any) -> Rhythm:
@@ -46,7 +49,8 @@ def rhythm_of(analysis: Any) -> Rhythm:
         means.append(float(part.mean()) if len(part) else -120.0)
     median = float(np.median(means)) if means else 0.0
     return Rhythm([float(t) for t in analysis.beats], [float(t) for t in analysis.drops],
-                  [float(t) for t in analysis.sections], [m >= median + LOUD_SECTION_DB for m in means])
+                  [float(t) for t in analysis.sections], [m >= median + LOUD_SECTION_DB for m in means],
+                  [float(t) for t in getattr(analysis, "downbeats", [])], int(getattr(analysis, "beats_per_bar", 4)))
 
 
 def _snap(time: float, beats: list[float]) -> float:
@@ -56,8 +60,18 @@ def _snap(time: float, beats: list[float]) -> float:
     return nearest if abs(nearest - time) <= SNAP_S else time
 
 
+def _bar_count(rhythm: Rhythm) -> dict[float, int] | None:
+    """Each beat's count from the first downbeat (0 on every downbeat), or None without downbeats."""
+    if not rhythm.downbeats or not rhythm.beats:
+        return None
+    beats = np.asarray(rhythm.beats)
+    anchor = int(np.argmin(np.abs(beats - rhythm.downbeats[0])))
+    return {t: i - anchor for i, t in enumerate(rhythm.beats)}
+
+
 def cut_times(rhythm: Rhythm, duration: float, every: int = 4) -> list[float]:
-    """Shot starts in seconds, the first at 0. `every` is beats per shot; 0 cuts only at sections and drops."""
+    """Shot starts in seconds, the first at 0. `every` is beats per shot (4: a bar, 8: two bars; with
+    downbeats a bar is the track's own, 3 or 4 beats); 0 cuts only at sections and drops."""
     bounds = sorted({_snap(t, rhythm.beats) for t in [*rhythm.sections, *rhythm.drops] if 0 < t < duration})
     if not rhythm.beats:
         step = FALLBACK_SHOT_S if every else max(FALLBACK_SHOT_S, duration / 8)
@@ -66,6 +80,9 @@ def cut_times(rhythm: Rhythm, duration: float, every: int = 4) -> list[float]:
         cuts = [0.0, *bounds]
     else:
         cuts = [0.0, *bounds]
+        count = _bar_count(rhythm)
+        if count is not None and every % 4 == 0:
+            every = every // 4 * rhythm.beats_per_bar
         edges = [0.0, *bounds, duration]
         section_starts = [0.0, *sorted(rhythm.sections)]
         for a, b in itertools.pairwise(edges):
@@ -73,7 +90,7 @@ def cut_times(rhythm: Rhythm, duration: float, every: int = 4) -> list[float]:
             loud = rhythm.loud[section] if section < len(rhythm.loud) else False
             step = max(1, every // 2) if loud else every
             inside = [t for t in rhythm.beats if a - 1e-6 <= t < b]
-            cuts += inside[::step]
+            cuts += inside[::step] if count is None else [t for t in inside if count[t] % step == 0]
     period = float(np.median(np.diff(rhythm.beats))) if len(rhythm.beats) > 1 else 0.0
     shortest = max(MIN_SHOT_S, 0.5 * max(every, 1) * period - 0.05)   # no half-length shot after a boundary
     out: list[float] = []
@@ -81,9 +98,11 @@ def cut_times(rhythm: Rhythm, duration: float, every: int = 4) -> list[float]:
     for t in sorted(set(cuts)):
         if t >= duration - MIN_SHOT_S and out:
             continue
-        if out and t - out[-1] < (MIN_SHOT_S if t in structural else shortest):
-            if t in structural and out[-1] not in structural and len(out) > 1:
-                out[-1] = t          # a drop or a section start wins over a beat cut next to it
+        gap = t - out[-1] if out else float("inf")
+        if t in structural and gap < shortest and len(out) > 1 and out[-1] not in structural:
+            out[-1] = t              # a drop or a section start wins over a beat cut just before it
+            continue
+        if gap < (MIN_SHOT_S if t in structural else shortest):
             continue
         out.append(t)
     return out or [0.0]

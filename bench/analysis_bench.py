@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Analysis benchmark: what each step of the audio analysis costs, as a share of the track's duration.
+
+    python3 bench/analysis_bench.py [--minutes 3 10] [--runs 3]
+
+The track is the synthetic demo track (intro, break, drop) repeated to the length asked, written as a WAV, so
+every step has work to do: features (decode + STFT), beats, downbeats, drops, sections. Each step is timed on
+its own (best of `--runs`), in-process, after one warm-up run. Not a test: BENCHMARKS.md has results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from nemo_local.analysis.beats import beat_times  # noqa: E402
+from nemo_local.analysis.downbeats import downbeats  # noqa: E402
+from nemo_local.analysis.features import extract  # noqa: E402
+from nemo_local.analysis.structure import drops, sections  # noqa: E402
+from nemo_local.synth import demo_track, write_wav  # noqa: E402
+
+
+def best_of(runs: int, step: Callable[[], object]) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def steps_for(path: Path) -> dict[str, Callable[[], object]]:
+    """Every analysis step of one file, each ready to time on its own (the later ones on the first's output)."""
+    features = extract(path)
+    beats, _, _ = beat_times(features.onset)
+    return {
+        "features": lambda: extract(path),
+        "beats": lambda: beat_times(features.onset),
+        "downbeats": lambda: downbeats(beats, features.bands, features.bass),
+        "drops": lambda: drops(features.bass, features.rms, beats),
+        "sections": lambda: sections(features.bands, beats, features.duration),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, nargs="+", default=[3.0, 10.0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    piece = demo_track(seconds=20.0, bpm=124.0, rate=44100)
+    print("| track | step | seconds | % of the track |")
+    print("|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as folder:
+        for minutes in args.minutes:
+            repeats = max(1, round(minutes * 3))
+            path = write_wav(Path(folder) / f"track-{minutes:g}.wav", np.tile(piece.samples, repeats), piece.rate)
+            duration = repeats * 20.0
+            total = 0.0
+            for name, step in steps_for(path).items():
+                seconds = best_of(args.runs, step)
+                total += seconds
+                print(f"| {minutes:g} min | {name} | {seconds:.3f} | {100 * seconds / duration:.3f} |")
+            print(f"| {minutes:g} min | **all** | {total:.3f} | {100 * total / duration:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
