@@ -165,6 +165,13 @@ def test_a_bass_entry_that_leaves_the_loudness_alone_is_a_drop(tmp_path: Path) -
     assert len(result.drops) == 1 and abs(result.drops[0] - track.drop) <= 0.5
 
 
+def place(out: np.ndarray, rate: int, time: float, hit: np.ndarray) -> None:
+    """Mix a drum hit into `out` at `time` seconds (cut at the end)."""
+    start = int(time * rate)
+    end = min(len(out), start + len(hit))
+    out[start:end] += hit[: end - start]
+
+
 def swung_groove(bpm: float, seconds: float, rate: int = 22050) -> tuple[np.ndarray, np.ndarray]:
     """Kick on 1 and 3 with a pickup, snare on 2 and 4, and hats in triplet swing, the off-beat one louder."""
     from nemo_local.synth import _kick, _noise_hit
@@ -174,18 +181,13 @@ def swung_groove(bpm: float, seconds: float, rate: int = 22050) -> tuple[np.ndar
     beats = np.arange(0, seconds - 0.5, period)
     out = np.zeros(int(seconds * rate), np.float32)
 
-    def add(time: float, hit: np.ndarray) -> None:
-        start = int(time * rate)
-        end = min(len(out), start + len(hit))
-        out[start:end] += hit[: end - start]
-
     for index, beat in enumerate(beats):
         if index % 4 in (0, 2) or index % 8 == 7:
-            add(beat, _kick(rate, 0.8))
+            place(out, rate, beat, _kick(rate, 0.8))
         if index % 2 == 1:
-            add(beat, _noise_hit(rate, 0.15, 25, 0.35, rng))
-        add(beat, _noise_hit(rate, 0.04, 90, 0.12, rng))
-        add(beat + period * 2 / 3, _noise_hit(rate, 0.04, 90, 0.16, rng))     # the swung eighth
+            place(out, rate, beat, _noise_hit(rate, 0.15, 25, 0.35, rng))
+        place(out, rate, beat, _noise_hit(rate, 0.04, 90, 0.12, rng))
+        place(out, rate, beat + period * 2 / 3, _noise_hit(rate, 0.04, 90, 0.16, rng))     # the swung eighth
     return out / np.abs(out).max() * 0.9, beats
 
 
@@ -214,18 +216,13 @@ def bar_song(bpm: float, meter: int, seconds: float = 40, kick_every_beat: bool 
     t = np.arange(n) / rate
     out = np.zeros(n, np.float32)
 
-    def add(time: float, hit: np.ndarray) -> None:
-        start = int(time * rate)
-        end = min(n, start + len(hit))
-        out[start:end] += hit[: end - start]
-
     position = (np.arange(len(beats)) + 1) % meter
     for beat, pos in zip(beats, position, strict=True):
         if pos == 0 or kick_every_beat:
-            add(beat, _kick(rate, 0.8))
+            place(out, rate, beat, _kick(rate, 0.8))
         if meter == 4 and pos in (1, 3):
-            add(beat, _noise_hit(rate, 0.15, 25, 0.3, rng))
-        add(beat, _noise_hit(rate, 0.04, 90, 0.1, rng))
+            place(out, rate, beat, _noise_hit(rate, 0.15, 25, 0.3, rng))
+        place(out, rate, beat, _noise_hit(rate, 0.04, 90, 0.1, rng))
     bars = beats[position == 0]
     for index, (start, end) in enumerate(zip([0.0, *bars], [*bars, seconds], strict=True)):
         inside = (t >= start) & (t < end)

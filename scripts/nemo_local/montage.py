@@ -50,7 +50,7 @@ def rhythm_of(analysis: Any) -> Rhythm:
     median = float(np.median(means)) if means else 0.0
     return Rhythm([float(t) for t in analysis.beats], [float(t) for t in analysis.drops],
                   [float(t) for t in analysis.sections], [m >= median + LOUD_SECTION_DB for m in means],
-                  [float(t) for t in getattr(analysis, "downbeats", [])], int(getattr(analysis, "beats_per_bar", 4)))
+                  [float(t) for t in analysis.downbeats], int(analysis.beats_per_bar))
 
 
 def _snap(time: float, beats: list[float]) -> float:
