@@ -3,6 +3,7 @@
 
     python3 bench/encoder_bench.py                     # 20 s per style, every candidate on `bars` + photo
     python3 bench/encoder_bench.py --seconds 10 --styles bars
+    python3 bench/encoder_bench.py --versus --seconds 60   # the previous default against today's, head to head
 
 For each style a lossless render (x264 -qp 0) is the reference. Each candidate renders the same draft end to end
 (decode, analysis without cache, drawing, encoding) and is timed; its bitrate is read from the file and its
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from render_bench import make_inputs  # noqa: E402
+from render_bench import make_inputs, natural_photo  # noqa: E402
 
 from nemo_local.media import ffmpeg_exe  # noqa: E402
 from nemo_local.render import RenderJob, get_renderer  # noqa: E402
@@ -49,7 +50,20 @@ CANDIDATES: dict[str, EncodeSettings] = {
     "veryfast crf23 keyint300": x264("veryfast", 23, 300),
     "veryfast crf23 keyint300 ref1 bf2": x264("veryfast", 23, 300, "ref=1:bframes=2"),
     "veryfast crf25 keyint300": x264("veryfast", 25, 300),
+    "ultrafast crf22 cabac keyint300 mbtree": x264("ultrafast", 22, 300, "cabac=1:mbtree=1:rc-lookahead=10"),
+    "ultrafast crf22 cabac keyint300 mbtree aq1": x264("ultrafast", 22, 300,
+                                                        "cabac=1:mbtree=1:rc-lookahead=10:aq-mode=1"),
+    "ultrafast crf22 cabac keyint300 mbtree deblock 8x8dct": x264("ultrafast", 22, 300,
+                                                                   "cabac=1:mbtree=1:rc-lookahead=10:deblock=1:"
+                                                                   "8x8dct=1"),
+    "ultrafast crf20 cabac keyint300 mbtree": x264("ultrafast", 20, 300, "cabac=1:mbtree=1:rc-lookahead=10"),
+    "ultrafast crf22 cabac keyint300 mbtree deblock (new default)": x264("ultrafast", 22, 300,
+                                                                          "cabac=1:mbtree=1:rc-lookahead=10:"
+                                                                          "deblock=1"),
 }
+
+# The default before mbtree (2026-11-23 to 2026-12-03), for --versus.
+PREVIOUS_DEFAULT = x264("ultrafast", 23, 300, "cabac=1")
 
 
 def draft(style: str, seconds: float, image: bool) -> dict[str, object]:
@@ -107,6 +121,41 @@ def record_reference() -> None:
     print(f"{REFERENCE.relative_to(ROOT)}: {kbps:.0f} kbit/s")
 
 
+def versus(seconds: float, runs: int, styles: list[str]) -> None:
+    """The previous default against today's on every picture, end to end, runs interleaved so that both see the
+    same machine; speed is reported as today's x-realtime over the previous default's (best of `runs`)."""
+    print(f"1920x1080 30 fps, {seconds:g} s per render, end to end, best of {runs}; Mbit/s includes AAC 192k")
+    print("| picture | settings | wall s | x realtime | speed vs previous | Mbit/s | SSIM | PSNR dB |")
+    print("|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        audio, grain = make_inputs(folder, seconds / 60)
+        textured = natural_photo(folder / "textured.png")
+        cases = [("bars on a grain photo", "bars", grain, True), ("bars on a textured photo", "bars", textured, True),
+                 ("bars on a textured photo, not frosted", "bars", textured, False),
+                 ("wave on a textured photo", "wave", textured, True),
+                 *((style, style, None, True) for style in styles)]
+        for label, style, image, frosted in cases:
+            the_draft = draft(style, seconds, image is not None)
+            the_draft["m"]["frost"] = frosted   # type: ignore[index]
+            picture = image or grain
+            reference = folder / "reference.mkv"
+            render(audio, picture, reference, the_draft, EncodeSettings("ultrafast", lossless=True))
+            settings = {"previous default": PREVIOUS_DEFAULT, "default": EncodeSettings()}
+            walls: dict[str, list[float]] = {name: [] for name in settings}
+            for _ in range(runs):
+                for name, chosen in settings.items():
+                    walls[name].append(render(audio, picture, folder / f"{name}.mp4", the_draft, chosen))
+            for name in settings:
+                out = folder / f"{name}.mp4"
+                ssim, psnr = quality(out, reference)
+                wall = min(walls[name])
+                print(f"| {label} | {name} | {wall:.1f} | {seconds / wall:.2f} | "
+                      f"{min(walls['previous default']) / wall:.2f} | {video_kbps(out, seconds) / 1000:.2f} | "
+                      f"{ssim:.4f} | {psnr:.1f} |", flush=True)
+            reference.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -116,7 +165,13 @@ def main() -> None:
     parser.add_argument("--no-photo", action="store_true", help="skip the photo background")
     parser.add_argument("--record-reference", action="store_true",
                         help=f"write {REFERENCE.name}: the defaults' bitrate that the tests hold them to")
+    parser.add_argument("--versus", action="store_true",
+                        help="the previous default against today's on every picture, interleaved runs")
+    parser.add_argument("--runs", type=int, default=2, help="with --versus: runs of each, best taken")
     args = parser.parse_args()
+    if args.versus:
+        versus(args.seconds, args.runs, args.styles)
+        return
     if args.record_reference:
         record_reference()
         return

@@ -54,6 +54,31 @@ def make_inputs(folder: Path, minutes: float) -> tuple[Path, Path]:
     return mp3, image
 
 
+def natural_photo(path: Path, seed: int = 3) -> Path:
+    """A photo-like picture with the statistics of real photographs rather than of pure grain: texture at every
+    scale with an amplitude spectrum falling as 1/f (what natural images show), colour that follows the light,
+    and a mild sensor grain (sigma 2.5). The grain-only background of make_inputs is the worst case; this is the
+    usual one."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    fy = np.fft.fftfreq(HEIGHT)[:, None]
+    fx = np.fft.rfftfreq(WIDTH)[None, :]
+    falloff = 1.0 / np.maximum(np.hypot(fx, fy), 1.0 / WIDTH)
+
+    def field() -> np.ndarray:
+        spectrum = (rng.normal(size=falloff.shape) + 1j * rng.normal(size=falloff.shape)) * falloff
+        values = np.fft.irfft2(spectrum, s=(HEIGHT, WIDTH))
+        return ((values - values.mean()) / values.std()).astype(np.float32)
+
+    light, warm, green = field(), field(), field()
+    rgb = np.stack([110 + 45 * light + 18 * warm, 100 + 45 * light + 12 * green, 90 + 45 * light - 18 * warm], -1)
+    rgb += rng.normal(0, 2.5, rgb.shape)
+    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
 def engine_child(audio: Path, image: Path, out: Path) -> dict[str, float]:
     from nemo_local.media import probe
     from nemo_local.render import RenderJob, get_renderer

@@ -105,3 +105,44 @@ def test_quoted_words_are_never_options() -> None:
     assert titled.draft["t"][-1]["sg"][0]["text"] == "Ocean Waves"
     only_title = direct('title "Bars & Rings in Pink"', first.draft, AUDIO)
     assert only_title.draft["m"]["style"] == "circle" and only_title.draft["m"]["accent"] == "#36c5f0"
+
+
+def test_frost_blurs_the_stage_and_fades_back_to_the_sharp_picture() -> None:
+    from nemo_local.render.frame import Frame, Stage, frost
+    rng = np.random.default_rng(5)
+    frame = Frame(320, 180, rng.integers(40, 200, 320 * 180 * 3 // 2, dtype=np.uint8))
+    before = frame.data.copy()
+    frost(frame, Stage(60, 80, 120, 240, 10), radius=3)
+    assert frame.y[70:110, 100:220].std() < 0.4 * Frame(320, 180, before).y[70:110, 100:220].std()
+    far = Frame(320, 180, before)
+    assert np.array_equal(frame.y[:30], far.y[:30]) and np.array_equal(frame.y[:, :50], far.y[:, :50])
+    assert np.array_equal(frame.u[:15], far.u[:15])                    # chroma too, at half resolution
+    edge = np.abs(frame.y[55:60, 100:220].astype(int) - far.y[55:60, 100:220]).mean()
+    inside = np.abs(frame.y[80:100, 100:220].astype(int) - far.y[80:100, 100:220]).mean()
+    assert 0 < edge < inside                                           # a soft edge, not a hard one
+
+
+def test_a_photo_is_frosted_under_the_visualizer_unless_asked_not_to(tmp_path: Path, tune: Path) -> None:
+    from PIL import Image
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(4).integers(0, 255, (288, 512, 3), dtype=np.uint8)).save(photo)
+
+    def texture(**meta: object) -> tuple[float, float]:
+        the_draft = draft("rings", **meta)
+        the_draft["t"][0]["sg"] = [{"kind": "image", "src": "photo", "s": 0, "d": 8000}]
+        frame = luma_frames(render(tmp_path, tune, the_draft, "frost.mp4", {"photo": photo}))[3].astype(float)
+        middle = frame[70:86, 76:90]            # inside the rings' disc, clear of the core and the rings early on
+        corner = frame[:20, :20]
+        return float(np.abs(np.diff(middle, axis=1)).mean()), float(np.abs(np.diff(corner, axis=1)).mean())
+
+    frosted_middle, frosted_corner = texture()
+    sharp_middle, sharp_corner = texture(frost=False)
+    assert frosted_middle < 0.5 * sharp_middle                  # blurred where the visualizer draws
+    assert frosted_corner == pytest.approx(sharp_corner, rel=0.15)   # the rest of the photo is as sharp as before
+
+
+def test_the_words_for_a_sharp_or_frosted_photo() -> None:
+    photo = {"kind": "image", "filename": "p.jpg", "file_id": "p1", "info": {"width": 1920, "height": 1080}}
+    sharp = direct("keep the photo sharp, no blur", {}, [*AUDIO, photo]).draft
+    assert sharp["m"]["frost"] is False
+    assert direct("frosted panel behind the bars", sharp, [*AUDIO, photo]).draft["m"]["frost"] is True

@@ -4,8 +4,9 @@ place words become a draft); `montage` places the cuts on the music.
 
 Draft keys written here (`m`): `pictures` (file ids in the order they show), `cut_beats` (beats per shot,
 0 = one shot per section), `logo` (the image in the corner), `transition` (cut, crossfade, flash),
-`visualizer` (bool), `clip_sound` (bool: the clips' own sound under their shots, the music ducked; muted by
-default), `seen` (how many of the session's files the draft has taken in, so a new upload joins the montage).
+`visualizer` (bool), `frost` (bool: one photo is blurred where the visualizer draws over it; on unless false),
+`clip_sound` (bool: the clips' own sound under their shots, the music ducked; muted by default), `seen` (how
+many of the session's files the draft has taken in, so a new upload joins the montage).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ CUTS = [   # (pattern, how cut_beats changes)
      lambda n: max(1, (n or 8) // 2)),
     (re.compile(r"\b(?:slower|fewer|longer) cuts\b|\bcut (?:slower|less often)\b"), lambda n: min(16, (n or 8) * 2)),
 ]
+FROST_OFF = re.compile(r"\b(?:sharp|crisp|unblurred|clear) (?:photo|picture|background|image)s?\b|"
+                       r"\bno (?:blur|frost\w*)\b|\b(?:don'?t|do not|never) (?:blur|frost)\b")
+FROST_ON = re.compile(r"\bfrost(?:ed|ing)?\b|\bblur (?:the |my )?(?:photo|picture|background|image)\b")
 CLIP_SOUND_OFF = re.compile(r"\bmute (?:the |my |all )?(?:clips|videos)\b|\bno clip sound\b|"
                             r"\bwithout (?:the |my )?(?:clips?|videos?)'?s? (?:own )?(?:sound|audio)\b")
 CLIP_SOUND_ON = re.compile(r"\b(?:with|keep|use|include)(?: the| my)? (?:clips?|videos?)'?s? (?:own )?"
@@ -208,6 +212,14 @@ def options(lowered: str, meta: dict[str, Any], edit: Edit) -> str:
     for found in (off, on):
         if found:
             lowered = lowered.replace(found[0], " ")
+    for pattern, value, said in ((FROST_OFF, False, "the photo stays sharp under the visualizer"),
+                                 (FROST_ON, True, "the photo frosted under the visualizer")):
+        found = pattern.search(lowered)
+        if found:
+            meta["frost"] = value
+            edit.changes.append(said)
+            lowered = lowered.replace(found[0], " ")
+            break
     return lowered
 
 

@@ -21,7 +21,7 @@ from nemo_local import procs
 from nemo_local.media import probe
 from nemo_local.render.base import RenderError
 from nemo_local.render.compose import Beat, Scene
-from nemo_local.render.frame import Frame, gradient_background, image_background, squareish
+from nemo_local.render.frame import Frame, Stage, frost, gradient_background, image_background, squareish
 from nemo_local.render.layers import bloom, bloom_into
 from nemo_local.render.pictures import Clip, Still
 
@@ -63,16 +63,23 @@ def shots(scene: Scene) -> list[Shot]:
     return out
 
 
-def still_background(scene: Scene) -> Frame:
+FROST = 1 / 135          # the frosted panel's blur radius, as a share of the frame's height (8 px at 1080)
+
+
+def still_background(scene: Scene, stage: Stage | None = None) -> Frame:
     """The one picture, else the audio's cover art, else a gradient. A square picture is cover art: shown whole
-    over a blurred fill; a photo fills the frame."""
+    over a blurred fill; a photo fills the frame, frosted where the visualizer draws (`stage`) unless the draft
+    says `m.frost` false."""
     visual = (scene.segments(0) or [{}])[0]
     path = scene.sources.get(str(visual.get("src")))
     width, height = scene.width, scene.height
     if path is not None:
         info = probe(path)
         square = bool(info.width and info.height and squareish(info.width / info.height))
-        return image_background(path, width, height, dim=0.55, fit=square)
+        picture = image_background(path, width, height, dim=0.55, fit=square)
+        if stage is not None and not square and scene.meta.get("frost", True) is not False:
+            frost(picture, stage, height * FROST)
+        return picture
     if scene.meta.get("cover", True) and scene.has_cover:
         try:
             return image_background(scene.audio, width, height, dim=0.6, fit=True)
@@ -82,12 +89,14 @@ def still_background(scene: Scene) -> Frame:
 
 
 class Backdrop:
-    def __init__(self, scene: Scene, visualizer: bool) -> None:
+    """The video track. `stage` is where the visualizer draws over it (None: no visualizer)."""
+
+    def __init__(self, scene: Scene, stage: Stage | None) -> None:
         self.scene = scene
         self.shots = shots(scene)
         moving = len(self.shots) > 1 or any(shot.kind == "video" for shot in self.shots)
-        self.still = None if moving else still_background(scene)
-        self.dim = 0.72 if visualizer else 1.0      # pictures step back when the visualizer is drawn over them
+        self.still = None if moving else still_background(scene, stage)
+        self.dim = 0.72 if stage is not None else 1.0      # pictures step back under the visualizer
         self.transition = str(scene.meta.get("transition", "cut"))
         self.starts = [shot.start for shot in self.shots]
         self.current: tuple[int, Still | Clip] | None = None

@@ -43,11 +43,11 @@ FADE_S = 0.25               # the fade at each end of a clip cut from the middle
 def layers_for(scene: Scene) -> list[Layer]:
     """The draft's tracks as layers, bottom first: pictures, the drop's flash, the visualizer (unless
     `m.visualizer` is false), sparks, titles, lower thirds, the logo, captions, the progress bar."""
-    visualizer = scene.meta.get("visualizer", True) is not False
-    out: list[Layer] = [Backdrop(scene, visualizer), Flash(scene)]
+    visualizer = Visualizer(scene) if scene.meta.get("visualizer", True) is not False else None
+    out: list[Layer] = [Backdrop(scene, visualizer.style.stage if visualizer else None), Flash(scene)]
     if visualizer:
-        out.append(Visualizer(scene))
-    out.append(Sparks(scene, on_beats=visualizer and scene.meta.get("style") == "rings"))
+        out.append(visualizer)
+    out.append(Sparks(scene, on_beats=visualizer is not None and scene.meta.get("style") == "rings"))
     texts = scene.segments(7)
     if any(seg.get("kind") != "lower_third" for seg in texts):
         out.append(Titles(scene))
@@ -189,8 +189,10 @@ class MusicRenderer:
         try:
             cues = transcripts.read(own) if own is not None else None
             timed = cues is not None and all(c.start is not None for c in cues)
-            listen = not timed or asr.available() is None     # timed words are refined by what is heard, if can be
-            heard = asr.transcribe(audio, lambda f: job.progress(0.02 + 0.08 * f), end) if listen else None
+            language = meta.get("caption_language") if meta.get("caption_language") in asr.CONVERSIONS else None
+            listen = not timed or asr.available(language) is None   # timed words are refined by what is heard
+            heard = (asr.transcribe(audio, lambda f: job.progress(0.02 + 0.08 * f), end, language) if listen
+                     else None)
             words = transcripts.words(cues, heard) if cues is not None else heard or []
         except (asr.SpeechUnavailable, transcripts.ScriptError, OSError) as exc:
             raise RenderError(str(exc)) from None

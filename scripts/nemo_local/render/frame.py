@@ -70,6 +70,44 @@ def fit_filter(width: int, height: int) -> str:
             f"[back][front]overlay=x=(W-w)/2:y={y},format=yuv420p")
 
 
+@dataclass(frozen=True)
+class Stage:
+    """Where a visualizer draws, in full-resolution pixels: a box whose corners are rounded by `corner` (half the
+    box's side makes it a disc)."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+    corner: int = 0
+
+
+def frost(frame: Frame, stage: Stage, radius: float) -> None:
+    """Blur the picture on the stage, fading back to the sharp picture over a margin around it: a frosted panel
+    under the visualizer. A busy photo then no longer fights the graphics drawn over it, and the encoder does not
+    have to code the photo's texture again wherever the graphics move (BENCHMARKS.md, "Encoder settings").
+    Done once per still picture."""
+    from PIL import Image, ImageFilter
+
+    margin = max(2, int(radius * 5))
+    for plane, step in ((frame.y, 1), (frame.u, 2), (frame.v, 2)):
+        top, left = max(0, (stage.top - margin) // step), max(0, (stage.left - margin) // step)
+        bottom = min(plane.shape[0], (stage.bottom + margin) // step)
+        right = min(plane.shape[1], (stage.right + margin) // step)
+        if bottom <= top or right <= left:
+            continue
+        region = plane[top:bottom, left:right]
+        blurred = np.asarray(Image.fromarray(region).filter(ImageFilter.GaussianBlur(radius / step)), np.float32)
+        ys = np.arange(top, bottom, dtype=np.float32)[:, None] * step
+        xs = np.arange(left, right, dtype=np.float32)[None, :] * step
+        c = stage.corner
+        dy = np.maximum(np.maximum(stage.top + c - ys, ys - (stage.bottom - c)), 0)
+        dx = np.maximum(np.maximum(stage.left + c - xs, xs - (stage.right - c)), 0)
+        outside = np.clip((np.hypot(dx, dy) - c) / margin, 0, 1)
+        weight = 1 - outside * outside * (3 - 2 * outside)                  # smoothstep: no visible edge
+        region[:] = (region + (blurred - region) * weight + 0.5).astype(np.uint8)
+
+
 def image_background(path: Path, width: int, height: int, dim: float = 0.6, fit: bool = False) -> Frame:
     """Decode the first frame of an image or video once, dimmed: scaled and cropped to fill the frame, or with
     `fit` shown whole over a blurred fill (covers: their edges often hold the title and the artist)."""

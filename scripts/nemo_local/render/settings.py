@@ -13,11 +13,15 @@ class EncodeSettings:
 
     # The defaults, from bench/encoder_bench.py (BENCHMARKS.md): ultrafast keeps renders fast on 2 cores, CABAC
     # (off in ultrafast) saves 17-25 % of the bytes for 5-10 % more time, and a 10 s keyframe interval suits
-    # pictures that stay still between drops.
+    # pictures that stay still between drops. The macroblock tree (off in ultrafast) looks 10 frames ahead, sees
+    # that a still background is referenced by every frame after it and spends its bits there once, so the
+    # frames after it only carry what moved: 20-55 % fewer bytes for about the same time. CRF 22 (one step finer
+    # than before) and the deblocking filter (off in ultrafast; ~8 % more encoder time, fewer bytes) keep the
+    # moving graphics at SSIM >= 0.995.
     preset: str = "ultrafast"
-    crf: float = 23
+    crf: float = 22
     keyint: int = 300
-    x264: str = "cabac=1"             # further x264 options, "key=value:key=value"
+    x264: str = "cabac=1:mbtree=1:rc-lookahead=10:deblock=1"    # further x264 options, "key=value:key=value"
     video_kbps: int | None = None
     audio_kbps: int = 192
     lossless: bool = False            # benchmarks: the reference to measure quality against

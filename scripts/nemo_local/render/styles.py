@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nemo_local.render.frame import Frame
+from nemo_local.render.frame import Frame, Stage
 
 Colour = tuple[float, float, float]
 
@@ -83,6 +83,8 @@ class Wave:
         ends = np.minimum(np.arange(self.cols + 1), np.arange(self.cols, -1, -1)) / (self.cols * 0.05)
         self.taper = (np.sin(np.clip(ends, 0, 1) * np.pi / 2) ** 2).astype(np.float32)   # narrow at both ends
         self._tinted: dict[tuple[int, ...], tuple[np.ndarray, ...]] = {}
+        reach = int(self.amp * 0.9)                                       # where the wave spends most of its time
+        self.stage = Stage(even(height / 2) - reach, self.left, even(height / 2) + reach, width - self.left, reach // 2)
 
     def _fill(self, frame: Frame, top: int, left: int, envelope: np.ndarray, m: Moment, alpha: float) -> None:
         width = 2 * self.cols
@@ -146,6 +148,9 @@ class Bars:
         self.reflect = np.arange(1, even(self.max_h / 2) + 1, dtype=np.float32)[:, None]
         self.smooth = np.zeros(bands, np.float32)
         self._tinted: dict[tuple[int, ...], tuple[np.ndarray, ...]] = {}
+        centre = even(height / 2 + self.max_h * 0.25)
+        self.stage = Stage(centre - self.max_h, self.left, centre + int(self.max_h * 0.4), self.left + area,
+                           self.max_h // 6)
 
     def _reflection(self, frame: Frame, top: int, mask: np.ndarray, m: Moment) -> None:
         """The reflection is the backdrop tinted 28 % towards the colour: that strip is blended once per colour
@@ -241,9 +246,14 @@ class _Polar:
         ys, xs = ys - half / 2 + 0.5, xs - half / 2 + 0.5
         self.r = np.sqrt(xs**2 + ys**2) * 2                                   # in full-resolution pixels
         self.theta = (np.arctan2(xs, -ys) + 2 * np.pi) % (2 * np.pi)          # 0 at the top, clockwise
+        top, left = self.top(0), even((width - self.size) / 2)
+        self.stage = Stage(top, left, top + self.size, left + self.size, self.size // 2)
+
+    def top(self, dy: int) -> int:
+        return even((self.height - self.size) / 2 + self.height * 0.04 + dy)   # a little low: titles sit on top
 
     def place(self, frame: Frame, m: Moment, alpha_half: np.ndarray, colour: Colour) -> None:
-        top = even((self.height - self.size) / 2 + self.height * 0.04 + m.dy)   # a little low: titles sit on top
+        top = self.top(m.dy)
         left = even((self.width - self.size) / 2 + m.dx)
         blend(frame, top, left, alpha_half, colour)
 
