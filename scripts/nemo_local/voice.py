@@ -2,14 +2,14 @@
 loudness. Part of the director (the only place words become a draft).
 
 Draft keys written here (`m`): `captions` (bool), `caption_highlight` (bool), `caption_fixes` ([[wrong, right],
-...]), `loudness` (target LUFS, e.g. -14; 0 = leave the audio as it is), `script` (a text upload whose words
-the captions show), `clip_start_ms` and `clip_ms` (the part of the audio the video shows), `fades` (short fades
-at the clip's ends).
+...]), `caption_language` ("zh"/"zh-Hant": Chinese in simplified/traditional characters, heard by
+the multilingual model; absent: English), `loudness` (target
+LUFS, e.g. -14; 0 = leave the audio as it is), `script` (a text upload whose words the captions show),
+`clip_start_ms` and `clip_ms` (the part of the audio the video shows), `fades` (short fades at the clip's ends).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +36,8 @@ NO_LOUDNESS = re.compile(r"\b(?:no|without|skip|turn off)\b[^.,;]*\b(?:loudness|
 
 
 CHINESE = re.compile(r"中文|汉语|普通话|\bchinese\b|\bmandarin\b", re.I)
+TRADITIONAL = re.compile(r"繁體|繁体|正體|\btraditional\b", re.I)
+ENGLISH = re.compile(r"英文|英语|\benglish\b", re.I)
 NO_SCRIPT = re.compile(r"\b(?:ignore|drop|forget|without) (?:the |my )?(?:script|lyrics|subtitle file|srt|lrc)\b|"
                        r"\btranscribe it(?: yourself)?\b")
 
@@ -72,21 +74,44 @@ def speech(text: str, lowered: str, meta: dict[str, Any], edit: Edit, first: boo
     if wants is False and meta.get("captions"):
         meta["captions"] = False
         edit.changes.append("captions off")
-    elif wants and CHINESE.search(text) and (not os.environ.get("NEMO_ASR_MODEL") or cjk_font() is None):
-        edit.notes.append("Chinese captions need a multilingual speech model (faster-whisper 'base': set "
-                          "NEMO_ASR_MODEL to its folder; the model of the [captions] extra, tiny.en, knows English "
-                          "only) and a font with Chinese characters (NEMO_CAPTION_FONT, or WenQuanYi / Noto Sans CJK "
-                          "installed). An uploaded SRT, VTT or LRC in Chinese needs only the font.")
     elif wants:
         timed = any(f["file_id"] == meta.get("script") and f["filename"].lower().rsplit(".", 1)[-1] in
                     ("srt", "vtt", "lrc") for f in files or [])
-        reason = None if timed else asr.available()
+        if CHINESE.search(text):
+            _chinese(meta, edit, timed, "zh-Hant" if TRADITIONAL.search(text) else "zh")
+            return _finish(text, lowered, meta, edit, first, for_speech)
+        if ENGLISH.search(text) and meta.pop("caption_language", None):
+            edit.changes.append("captions in English")
+        reason = None if timed else asr.available(meta.get("caption_language"))
         if reason is None:
             if not meta.get("captions"):
                 edit.changes.append("captions on (word by word, with an SRT and a VTT beside the video)")
             meta["captions"] = True
         elif ON.search(lowered):
             edit.notes.append(f"No captions: {reason}.")
+    _finish(text, lowered, meta, edit, first, for_speech)
+
+
+def _chinese(meta: dict[str, Any], edit: Edit, timed: bool, language: str) -> None:
+    """Chinese captions (`m.caption_language` "zh", or "zh-Hant" in traditional characters): the multilingual
+    model hears Chinese and each character lights as it is spoken; they need that model (unless the user's
+    SRT/VTT/LRC has the times) and a font."""
+    missing = [] if timed or asr.available(language) is None else [str(asr.available(language))]
+    if cjk_font() is None:
+        missing.append("a font with Chinese characters (NEMO_CAPTION_FONT, or WenQuanYi / Noto Sans CJK installed)")
+    if missing:
+        edit.notes.append(f"No Chinese captions: {'; and '.join(missing)}. An uploaded SRT, VTT or LRC in Chinese "
+                          "needs only the font.")
+        return
+    if not meta.get("captions") or meta.get("caption_language") != language:
+        written = "traditional" if language == "zh-Hant" else "simplified"
+        edit.changes.append(f"Chinese captions on ({written} characters, lit one by one, with an SRT and a VTT "
+                            "beside the video)")
+    meta["captions"], meta["caption_language"] = True, language
+
+
+def _finish(text: str, lowered: str, meta: dict[str, Any], edit: Edit, first: bool, for_speech: bool) -> None:
+    """The words about the highlight, corrections and loudness, whatever was said about captions."""
     if NO_HIGHLIGHT.search(lowered):
         meta["caption_highlight"] = False
         edit.changes.append("word highlight off")

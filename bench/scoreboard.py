@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Analysis scoreboard on music no one here wrote: beats, tempo, downbeats and drops against ground truth, side
+by side with librosa's beat tracker on the same audio, in the same run.
+
+    python3 bench/scoreboard.py                 # every song of the corpus
+    python3 bench/scoreboard.py --songs 12      # a quick look
+
+The corpus: the 67 MIDI songs of Freedoom (Debian's `freedoom` package; rock, metal, electronic, ambient and
+orchestral game music by many composers), rendered to audio with FluidSynth and the FluidR3 General MIDI
+soundfont (Debian's `fluidsynth` and `fluid-soundfont-gm`). Ground truth comes from each MIDI file alone: its tempo
+map and time signatures give the beats and downbeats (pretty_midi), its notes the character of the song (straight,
+syncopated or swung, no drums) and the drop proxy (kick and bass back together on a downbeat after two bars
+without, and staying). Nothing is committed: MIDI and audio go to bench/.corpus, and librosa and pretty_midi live
+in their own environment, bench/.reference, made on first use (bench/corpus_reference.py runs there).
+
+Scores: beat and downbeat F-measure within 70 ms, the first 5 s ignored (as mir_eval does); tempo right within 4 %
+or off by a metrical factor (x2, x1/2, x3/2, x2/3); drops: precision and recall within one beat. Not a test:
+BENCHMARKS.md records the results and the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import struct
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from nemo_local.analysis import analyse  # noqa: E402
+
+CORPUS = ROOT / "bench" / ".corpus"
+REFERENCE = ROOT / "bench" / ".reference"
+WADS = [Path("/usr/share/games/doom/freedoom1.wad"), Path("/usr/share/games/doom/freedoom2.wad")]
+SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+DEBIAN = "apt-get install freedoom fluidsynth fluid-soundfont-gm"
+REFERENCE_PACKAGES = ["librosa==0.11.0", "pretty_midi>=0.2.10"]
+WINDOW = 0.07
+SKIP = 5.0
+
+
+def midi_songs() -> list[Path]:
+    """The music lumps (D_*) of the Freedoom WADs as .mid files; a song in both WADs is kept once."""
+    out, seen = [], set()
+    (CORPUS / "midi").mkdir(parents=True, exist_ok=True)
+    for wad in WADS:
+        data = wad.read_bytes()
+        _, count, directory = struct.unpack("<4sii", data[:12])
+        for k in range(count):
+            pos, size, raw = struct.unpack("<ii8s", data[directory + 16 * k: directory + 16 * k + 16])
+            name = raw.rstrip(b"\0").decode("ascii", "replace")
+            body = data[pos: pos + size]
+            if not name.startswith("D_") or not body.startswith(b"MThd") or body in seen:
+                continue
+            seen.add(body)
+            path = CORPUS / "midi" / f"{wad.stem}-{name}.mid"
+            if not path.exists():
+                path.write_bytes(body)
+            out.append(path)
+    return out
+
+
+def rendered(midi: Path) -> Path:
+    wav = CORPUS / "audio" / f"{midi.stem}.wav"
+    if not wav.exists():
+        wav.parent.mkdir(parents=True, exist_ok=True)
+        part = wav.with_suffix(".part.wav")
+        subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.6", "-r", "44100", "-F", str(part), str(SOUNDFONT),
+                        str(midi)], check=True, capture_output=True)
+        part.rename(wav)
+    return wav
+
+
+def reference(*args: str) -> dict[str, Any]:
+    proc = subprocess.run([str(REFERENCE / "bin" / "python"), str(ROOT / "bench" / "corpus_reference.py"), *args],
+                          capture_output=True, text=True, check=True)
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def ensure_reference() -> None:
+    if not (REFERENCE / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(REFERENCE)], check=True)
+        subprocess.run([str(REFERENCE / "bin" / "python"), "-m", "pip", "install", "--quiet", *REFERENCE_PACKAGES],
+                       check=True)
+
+
+def f_measure(found: np.ndarray, truth: np.ndarray, window: float = WINDOW, skip: float = SKIP) -> float:
+    """Beat F-measure: each true beat matched by at most one found beat within `window` seconds."""
+    found, truth = found[found >= skip], truth[truth >= skip]
+    if len(truth) == 0:
+        return float("nan")
+    if len(found) == 0:
+        return 0.0
+    used = np.zeros(len(found), bool)
+    hits = 0
+    for t in truth:
+        k = int(np.argmin(np.abs(found - t)))
+        near = np.flatnonzero(~used & (np.abs(found - t) <= window))
+        if len(near):
+            k = int(near[np.argmin(np.abs(found[near] - t))])
+            used[k] = True
+            hits += 1
+    precision, recall = hits / len(found), hits / len(truth)
+    return 0.0 if hits == 0 else 2 * precision * recall / (precision + recall)
+
+
+def any_level_f(found: np.ndarray, truth: np.ndarray) -> float:
+    """The best F-measure against the true beats at the notated level, twice as fast (midpoints added) or half
+    as fast (either phase): tapping at a different metrical level is a choice, not a mistake, for a video's
+    cuts; a beat between the true ones (off-beat) still scores low."""
+    if len(truth) < 4:
+        return f_measure(found, truth)
+    double = np.sort(np.concatenate([truth, (truth[:-1] + truth[1:]) / 2]))
+    return max(f_measure(found, t) for t in (truth, double, truth[::2], truth[1::2]))
+
+
+def tempo_verdict(found_bpm: float, truth_beats: np.ndarray) -> str:
+    true_bpm = 60 / float(np.median(np.diff(truth_beats)))
+    ratio = found_bpm / true_bpm
+    for name, factor in (("right", 1.0), ("x2", 2.0), ("x1/2", 0.5), ("x3/2", 1.5), ("x2/3", 2 / 3)):
+        if abs(ratio / factor - 1) <= 0.04:
+            return name
+    return "other"
+
+
+def matches(found: list[float], truth: list[float], window: float) -> int:
+    return sum(1 for f in found if any(abs(f - t) <= window for t in truth))
+
+
+def score(song: Path) -> dict[str, Any]:
+    wav = rendered(song)
+    started = time.perf_counter()
+    ours = analyse(wav, cache=False)
+    our_seconds = time.perf_counter() - started
+    truth = reference("truth", str(song), f"{ours.duration:.3f}")
+    theirs = reference("librosa", str(wav))
+    beats = np.array(truth["beats"], float)
+    downbeats = np.array(truth["downbeats"], float)
+    beat = float(np.median(np.diff(beats))) if len(beats) > 1 else 0.5
+    true_drops = [float(d) for d in truth["drops"]]
+    return {
+        "song": song.stem, "seconds": round(ours.duration, 1), "character": truth["character"],
+        "meters": truth["meters"], "tempo_changes": truth["tempo_changes"],
+        "beat_f": f_measure(ours.beats, beats), "librosa_beat_f": f_measure(np.array(theirs["beats"]), beats),
+        "beat_f_any": any_level_f(ours.beats, beats),
+        "librosa_beat_f_any": any_level_f(np.array(theirs["beats"]), beats),
+        "tempo": tempo_verdict(ours.tempo, beats) if len(beats) > 2 else "n/a",
+        "librosa_tempo": tempo_verdict(float(theirs["tempo"]), beats) if len(beats) > 2 else "n/a",
+        "downbeat_f": f_measure(ours.downbeats, downbeats), "downbeats_found": len(ours.downbeats),
+        "drops_true": len(true_drops), "drops_found": len(ours.drops),
+        "drops_right": matches(ours.drops, true_drops, beat), "drops_recalled": matches(true_drops, ours.drops, beat),
+        "our_s": round(our_seconds, 2), "librosa_s": round(float(theirs["seconds"]), 2),
+    }
+
+
+def summary(rows: list[dict[str, Any]]) -> None:
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[str(row["character"])].append(row)
+    groups["all"] = rows
+    print("\n| material | songs | beat F ours | beat F librosa | beat F any level ours | beat F any level librosa | "
+          "tempo right ours | tempo right librosa | downbeat F ours (songs with downbeats) | drops P | drops R |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in ("straight", "syncopated/swung", "no drums", "all"):
+        group = groups.get(name, [])
+        if not group:
+            continue
+
+        def mean(key: str, group: list[dict[str, Any]] = group) -> float:
+            values = [float(r[key]) for r in group if not np.isnan(float(r[key]))]
+            return float(np.mean(values)) if values else float("nan")
+
+        found = sum(int(r["drops_found"]) for r in group)
+        true = sum(int(r["drops_true"]) for r in group)
+        right = sum(int(r["drops_right"]) for r in group)
+        recalled = sum(int(r["drops_recalled"]) for r in group)
+        with_bars = sum(int(r["downbeats_found"]) > 0 for r in group)
+        print(f"| {name} | {len(group)} | {mean('beat_f'):.3f} | {mean('librosa_beat_f'):.3f} | "
+              f"{mean('beat_f_any'):.3f} | {mean('librosa_beat_f_any'):.3f} | "
+              f"{sum(r['tempo'] == 'right' for r in group)}/{len(group)} | "
+              f"{sum(r['librosa_tempo'] == 'right' for r in group)}/{len(group)} | {mean('downbeat_f'):.3f} "
+              f"({with_bars}) | {right}/{found} | {recalled}/{true} |")
+    audio = sum(float(r["seconds"]) for r in rows)
+    ours = sum(float(r["our_s"]) for r in rows)
+    theirs = sum(float(r["librosa_s"]) for r in rows)
+    print(f"\n{len(rows)} songs, {audio / 60:.1f} min of audio; our whole analysis {ours:.1f} s "
+          f"({100 * ours / audio:.2f} % of the duration), librosa's beat tracker alone {theirs:.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--songs", type=int, default=0, help="only the first N songs (0: all)")
+    parser.add_argument("--json", type=Path, help="also write every song's scores here")
+    args = parser.parse_args()
+    if not all(w.exists() for w in WADS) or not SOUNDFONT.exists() or shutil.which("fluidsynth") is None:
+        raise SystemExit(f"the corpus needs Debian's packages: {DEBIAN}")
+    ensure_reference()
+    songs = midi_songs()[: args.songs or None]
+    rows = []
+    print("| song | s | character | meter | beat F ours | beat F librosa | any level ours | any level librosa | "
+          "tempo ours | tempo librosa | downbeat F | drops right/found | true drops recalled |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for song in songs:
+        row = score(song)
+        rows.append(row)
+        print(f"| {row['song']} | {row['seconds']} | {row['character']} | {','.join(row['meters'])} | "
+              f"{row['beat_f']:.3f} | {row['librosa_beat_f']:.3f} | {row['beat_f_any']:.3f} | "
+              f"{row['librosa_beat_f_any']:.3f} | {row['tempo']} | {row['librosa_tempo']} | "
+              f"{row['downbeat_f']:.3f} | {row['drops_right']}/{row['drops_found']} | "
+              f"{row['drops_recalled']}/{row['drops_true']} |", flush=True)
+    summary(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
