@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Still frames of every style at a beat, at the drop and in a quiet passage, and a contact sheet of them.
 
-    python3 bench/contact_sheet.py                       # docs/styles.png, docs/covers.png (+ PNGs in out/stills/)
+    python3 bench/contact_sheet.py                       # docs/styles.png, covers.png, photos.png (+ out/stills/)
     python3 bench/contact_sheet.py --stills /tmp/stills  # full-size PNGs elsewhere
 
-The track is the synthetic demo (drums, bass, a break and a drop), rendered at 1920x1080 with a title.
+The track is the synthetic demo (drums, bass, a break and a drop), rendered at 1920x1080 with a title. The
+photo sheet shows every style at a beat over a textured photo (render_bench.natural_photo), frosted where the
+style draws, in each aspect.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from nemo_local.media import ffmpeg_exe  # noqa: E402
 from nemo_local.render import RenderJob, get_renderer  # noqa: E402
 from nemo_local.render.styles import STYLES  # noqa: E402
 from nemo_local.synth import demo_track, write_wav  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from render_bench import natural_photo  # noqa: E402
 
 FPS = 30
 SECONDS = 16.0
@@ -154,10 +159,22 @@ def main() -> None:
                 still(video, frame, png)
                 pngs.append(png)
             cover_rows.append((aspect, pngs))
+        photo = natural_photo(Path(tmp) / "photo.png")
+        photo_rows = []
+        for aspect in ASPECT_SIZES:
+            pngs = []
+            for style in STYLES:
+                video = Path(tmp) / f"photo-{style}-{aspect.replace(':', 'x')}.mp4"
+                render_style(audio, style, video, aspect, photo)
+                png = args.stills / f"photo-{style}-{aspect.replace(':', 'x')}.png"
+                still(video, frames["beat"], png)
+                pngs.append(png)
+            photo_rows.append((aspect, pngs))
     sheet(rows, args.sheet)
-    covers = args.sheet.with_name("covers.png")
+    covers, photos = args.sheet.with_name("covers.png"), args.sheet.with_name("photos.png")
     cover_sheet(cover_rows, covers)
-    print(args.sheet, covers)
+    cover_sheet(photo_rows, photos)
+    print(args.sheet, covers, photos)
 
 
 if __name__ == "__main__":

@@ -158,7 +158,7 @@ def _sources(model: Model) -> Source | None:
 
 def model_source(language: str | None = None) -> Source:
     """The model to load for speech in `language` (None: English, or whatever a configured model detects).
-    Chinese needs the multilingual model; English takes tiny.en and falls back to it. SpeechUnavailable says
+    Chinese needs the multilingual model; English takes tiny.en, else base. SpeechUnavailable says
     what to install when there is none."""
     chinese = (language or "").startswith("zh")
     if importlib.util.find_spec("faster_whisper") is None:
