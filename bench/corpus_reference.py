@@ -3,21 +3,26 @@
 pretty_midi, which the project does not depend on). bench/scoreboard.py makes that environment and calls this.
 
     python corpus_reference.py SONGS.json
+    python corpus_reference.py low-stem SONG.mid OUT.mid      -> the song with only its kicks and low notes
 
-SONGS.json lists {"midi", "wav", "seconds"} objects; for each, the MIDI's own beats, downbeats, drops and
-character ("truth") and librosa's beat tracker on the rendered audio ("librosa"). Prints one JSON list, in one
-process (librosa's JIT compilation is paid once). Ground truth comes from the MIDI file alone (the composer's
-tempo map and time signatures, and the notes), never from the audio.
+SONGS.json lists {"midi", "wav", "seconds", "low"} objects ("low": the rendered low stem). For each: the
+MIDI's own beats, downbeats and character, and the drops heard in the low stem ("truth"); librosa's beat tracker
+on the rendered song ("librosa"). Prints one JSON list, from one process (librosa's JIT compilation is paid once).
+Beats and downbeats come from the MIDI file alone (the composer's tempo map and time signatures), never from
+the audio of the song.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 
 import numpy as np
 
 KICKS = {35, 36}
+LOW_PITCH = 48                         # C3, 131 Hz: below it a note is heard as the bass
+RISE_DB = 9.0                          # a drop: the low stem this much louder than the loudest of the two bars before
 
 
 def truth(path: str, seconds: float) -> dict[str, object]:
@@ -29,11 +34,10 @@ def truth(path: str, seconds: float) -> dict[str, object]:
     beats, downbeats = beats[beats < seconds], downbeats[downbeats < seconds]
     kicks = np.array(sorted(n.start for i in midi.instruments if i.is_drum for n in i.notes if n.pitch in KICKS))
     drums = np.array(sorted(n.start for i in midi.instruments if i.is_drum for n in i.notes))
-    low = [(n.start, n.end) for i in midi.instruments if not i.is_drum for n in i.notes if n.pitch < 48]
     return {"beats": beats.round(4).tolist(), "downbeats": downbeats.round(4).tolist(),
             "meters": sorted({f"{t.numerator}/{t.denominator}" for t in midi.time_signature_changes}) or ["4/4"],
             "tempo_changes": len(midi.get_tempo_changes()[0]),
-            "character": character(beats, kicks, drums), "drops": drops(downbeats, kicks, low, seconds),
+            "character": character(beats, kicks, drums),
             "grid_fit": grid_fit(beats, np.array(sorted(n.start for i in midi.instruments for n in i.notes)))}
 
 
@@ -70,31 +74,6 @@ def character(beats: np.ndarray, kicks: np.ndarray, drums: np.ndarray) -> str:
     return "syncopated/swung" if on_beat < 0.75 or triplet > max(eighth, 0.15) else "straight"
 
 
-def drops(downbeats: np.ndarray, kicks: np.ndarray, low: list[tuple[float, float]], seconds: float) -> list[float]:
-    """Where a listener would mark a drop, from the notes: a downbeat where the kick and the low register (any
-    note under C3, 131 Hz: what a listener hears as the bass, whatever instrument plays it) come back together
-    after two whole bars with neither, and stay for the next four bars; at most one in eight bars. A proxy: MIDI
-    files carry no drop labels."""
-    if len(downbeats) < 8:
-        return []
-    edges = np.append(downbeats, seconds)
-    lengths = np.diff(edges)
-    sounding = np.zeros(len(downbeats))
-    for start, end in low:                      # the share of each bar with a low note sounding
-        first, last = np.searchsorted(edges, start, side="right") - 1, np.searchsorted(edges, end, side="left")
-        for k in range(max(0, first), min(len(downbeats), last)):
-            sounding[k] += max(0.0, min(end, edges[k + 1]) - max(start, edges[k])) / lengths[k]
-    counts = np.histogram(kicks, edges)[0].astype(float) if len(kicks) else np.zeros(len(downbeats))
-    usual = np.median(counts[counts > 0]) if (counts > 0).any() else 1.0
-    both = np.minimum(np.minimum(sounding, 1.0) / 0.5, counts / max(1.0, usual))
-    out: list[float] = []
-    for k in range(2, len(downbeats) - 4):
-        if (both[k - 2:k] <= 0.2).all() and (both[k:k + 4] >= 0.5).all() and np.mean(both[k:k + 4]) >= 0.8 \
-                and downbeats[k] > 4.0 and not (out and downbeats[k] - out[-1] < 8 * lengths[k]):
-            out.append(round(float(downbeats[k]), 3))
-    return out
-
-
 def librosa_beats(path: str) -> dict[str, object]:
     import time
 
@@ -107,13 +86,53 @@ def librosa_beats(path: str) -> dict[str, object]:
             "seconds": time.perf_counter() - started}
 
 
+def low_stem(path: str, out: str) -> None:
+    """The song with only what a drop brings back: the kick drum and every note under C3, whatever plays it."""
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI(path)
+    for instrument in midi.instruments:
+        instrument.notes = [n for n in instrument.notes
+                            if (n.pitch in KICKS if instrument.is_drum else n.pitch < LOW_PITCH)]
+    midi.write(out)
+
+
+def stem_drops(downbeats: np.ndarray, wav: str) -> list[float]:
+    """Drops heard in the low stem's audio: a downbeat where its level (RMS per bar) comes back RISE_DB or more
+    above the loudest of the two bars before, after at least 4 s of music, and holds for four bars (each within
+    6 dB of the song's usual low-stem level); at most one in eight bars."""
+    import wave
+
+    with wave.open(wav) as handle:
+        rate, channels = handle.getframerate(), handle.getnchannels()
+        samples = np.frombuffer(handle.readframes(handle.getnframes()), "<i2").astype(np.float32) / 32768
+    mono = samples.reshape(-1, channels).mean(axis=1)
+    edges = (np.append(downbeats, len(mono) / rate) * rate).astype(int)
+    level = np.array([10 * np.log10(np.mean(mono[a:b] ** 2) + 1e-10) if b > a else -100.0
+                      for a, b in itertools.pairwise(edges)])
+    usual = float(np.median(level[level > -80])) if (level > -80).any() else -100.0
+    out: list[float] = []
+    for k in range(2, len(level) - 4):
+        if level[k] - level[k - 2:k].max() >= RISE_DB and (level[k:k + 4] >= usual - 6).all() and downbeats[k] > 4.0 \
+                and not (out and downbeats[k] - out[-1] < 8 * (downbeats[k] - downbeats[k - 1])):
+            out.append(round(float(downbeats[k]), 3))
+    return out
+
+
 def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "low-stem":
+        low_stem(sys.argv[2], sys.argv[3])
+        return
     if len(sys.argv) != 2:
         raise SystemExit(__doc__)
     with open(sys.argv[1]) as handle:
         songs = json.load(handle)
-    print(json.dumps([{"truth": truth(song["midi"], float(song["seconds"])), "librosa": librosa_beats(song["wav"])}
-                      for song in songs]))
+    out = []
+    for song in songs:
+        found = truth(song["midi"], float(song["seconds"]))
+        found["stem_drops"] = stem_drops(np.array(found["downbeats"]), song["low"]) if song.get("low") else []
+        out.append({"truth": found, "librosa": librosa_beats(song["wav"])})
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

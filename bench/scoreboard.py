@@ -10,8 +10,9 @@ orchestral game music by many composers), rendered to audio with FluidSynth and 
 soundfont (Debian's `fluidsynth` and `fluid-soundfont-gm`). Ground truth comes from each MIDI file alone: its tempo
 map and time signatures give the beats and downbeats (pretty_midi), its notes the character of the song (straight;
 syncopated or swung: kicks between the beats or off-beat notes on the triplet; no drums), whether the grid is the
-music's (songs played in freely are listed apart), and the drop proxy (kick and low register back together on a
-downbeat after two bars without, and staying). Nothing is committed: MIDI and audio go to bench/.corpus, and
+music's (songs played in freely are listed apart); and the drops, heard in a second rendering of each song with
+only its kick drum and its notes under C3 (the "low stem"): a downbeat where that stem comes back 9 dB above the
+loudest of the two bars before, and holds for four bars. Nothing is committed: MIDI and audio go to bench/.corpus, and
 librosa and pretty_midi live in their own environment, bench/.reference, made on first use
 (bench/corpus_reference.py runs there).
 
@@ -74,7 +75,7 @@ def midi_songs() -> list[Path]:
 
 
 def rendered(midi: Path) -> Path:
-    wav = CORPUS / "audio" / f"{midi.stem}.wav"
+    wav = CORPUS / ("low-audio" if midi.parent.name == "low" else "audio") / f"{midi.stem}.wav"
     if not wav.exists():
         wav.parent.mkdir(parents=True, exist_ok=True)
         part = wav.with_suffix(".part.wav")
@@ -84,10 +85,21 @@ def rendered(midi: Path) -> Path:
     return wav
 
 
+def low_stem(midi: Path) -> Path:
+    """The song's kicks and low notes alone, rendered: where its drops can be heard without the rest."""
+    stem = CORPUS / "low" / f"{midi.stem}.mid"
+    if not stem.exists():
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([str(REFERENCE / "bin" / "python"), str(ROOT / "bench" / "corpus_reference.py"), "low-stem",
+                        str(midi), str(stem)], check=True, capture_output=True)
+    return rendered(stem)
+
+
 def reference(songs: list[tuple[Path, Path, float]]) -> list[dict[str, Any]]:
     """Ground truth and librosa's beats for every song, from one process in the reference environment."""
     listing = CORPUS / "songs.json"
-    listing.write_text(json.dumps([{"midi": str(m), "wav": str(w), "seconds": s} for m, w, s in songs]))
+    listing.write_text(json.dumps([{"midi": str(m), "wav": str(w), "seconds": s, "low": str(low_stem(m))}
+                                   for m, w, s in songs]))
     proc = subprocess.run([str(REFERENCE / "bin" / "python"), str(ROOT / "bench" / "corpus_reference.py"),
                            str(listing)], capture_output=True, text=True, check=True)
     return list(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -151,7 +163,7 @@ def score(song: Path, wav: Path, refs: dict[str, Any]) -> dict[str, Any]:
     beats = np.array(truth["beats"], float)
     downbeats = np.array(truth["downbeats"], float)
     beat = float(np.median(np.diff(beats))) if len(beats) > 1 else 0.5
-    true_drops = [float(d) for d in truth["drops"]]
+    true_drops = [float(d) for d in truth["stem_drops"]]
     return {
         "song": song.stem, "seconds": round(ours.duration, 1), "grid_fit": round(float(truth["grid_fit"]), 2),
         "character": truth["character"] if float(truth["grid_fit"]) >= GRID_FIT else "grid not the music's",
