@@ -188,20 +188,9 @@ def options(lowered: str, meta: dict[str, Any], edit: Edit) -> str:
                                 f"a cut every {every} beat{'s' if every != 1 else ''}")
             lowered = lowered.replace(found[0], " ")
             break
-    for pattern, name in TRANSITIONS:
-        found = pattern.search(lowered)
-        if found:
-            meta["transition"] = name
-            edit.changes.append(f"transition {name}")
-            lowered = lowered.replace(found[0], " ")
-            break
-    for pattern, value, said in ((CLIP_SOUND_OFF, False, "clips muted"), (CLIP_SOUND_ON, True, "clips' own sound on")):
-        found = pattern.search(lowered)
-        if found:
-            meta["clip_sound"] = value
-            edit.changes.append(said)
-            lowered = lowered.replace(found[0], " ")
-            break
+    lowered = _first(lowered, meta, edit, "transition", [(p, name, f"transition {name}") for p, name in TRANSITIONS])
+    lowered = _first(lowered, meta, edit, "clip_sound", [(CLIP_SOUND_OFF, False, "clips muted"),
+                                                         (CLIP_SOUND_ON, True, "clips' own sound on")])
     off, on = VISUALIZER_OFF.search(lowered), VISUALIZER_ON.search(lowered)
     if off:
         meta["visualizer"] = False
@@ -212,14 +201,20 @@ def options(lowered: str, meta: dict[str, Any], edit: Edit) -> str:
     for found in (off, on):
         if found:
             lowered = lowered.replace(found[0], " ")
-    for pattern, value, said in ((FROST_OFF, False, "the photo stays sharp under the visualizer"),
-                                 (FROST_ON, True, "the photo frosted under the visualizer")):
+    return _first(lowered, meta, edit, "frost", [(FROST_OFF, False, "the photo stays sharp under the visualizer"),
+                                                 (FROST_ON, True, "the photo frosted under the visualizer")])
+
+
+def _first(lowered: str, meta: dict[str, Any], edit: Edit, key: str,
+           choices: list[tuple[re.Pattern[str], Any, str]]) -> str:
+    """The first of `choices` (pattern, value, what the reply says) that the words hold sets `meta[key]`; the
+    words are returned without its phrase."""
+    for pattern, value, said in choices:
         found = pattern.search(lowered)
         if found:
-            meta["frost"] = value
+            meta[key] = value
             edit.changes.append(said)
-            lowered = lowered.replace(found[0], " ")
-            break
+            return lowered.replace(found[0], " ")
     return lowered
 
 
