@@ -50,7 +50,8 @@ def _speech(file: dict[str, Any]) -> Speech | None:
     try:
         path = Path(file["path"])
         analysis = analyse(path)
-        return asr.transcribe(path), 20 * np.log10(np.asarray(analysis.rms) + 1e-6), FEATURE_RATE
+        words = asr.transcribe(path, language=file.get("language"))
+        return words, 20 * np.log10(np.asarray(analysis.rms) + 1e-6), FEATURE_RATE
     except Exception:   # no words: the reply says the best part cannot be picked
         log.warning("cannot transcribe %s for a highlight", file.get("filename"), exc_info=True)
         return None

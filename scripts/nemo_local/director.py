@@ -192,9 +192,10 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
     if trimmed:
         meta["trim_ms"] = trimmed
     if audio is not None:
-        spoken: dict[str, Any] = audio
+        language = meta.get("caption_language")      # the best clip is picked from words heard in it
+        spoken: dict[str, Any] = {**audio, "language": language}
         clip(lowered, meta, edit, duration / 1000,
-             lambda: speech_of(spoken) if speech_of is not None and asr.available() is None else None)
+             lambda: speech_of(spoken) if speech_of is not None and asr.available(language) is None else None)
     if meta.get("clip_ms"):
         duration = max(0, min(duration - int(meta.get("clip_start_ms") or 0), int(meta["clip_ms"])))
     if meta.get("trim_ms"):
