@@ -143,6 +143,8 @@ def test_a_photo_is_frosted_under_the_visualizer_unless_asked_not_to(tmp_path: P
 
 def test_the_words_for_a_sharp_or_frosted_photo() -> None:
     photo = {"kind": "image", "filename": "p.jpg", "file_id": "p1", "info": {"width": 1920, "height": 1080}}
-    sharp = direct("keep the photo sharp, no blur", {}, [*AUDIO, photo]).draft
+    assert direct("keep the photo sharp", {}, [*AUDIO, photo]).draft["m"]["frost"] is False
+    assert direct("a sharp background please", {}, [*AUDIO, photo]).draft["m"]["frost"] is False
+    sharp = direct("no blur", {}, [*AUDIO, photo]).draft
     assert sharp["m"]["frost"] is False
     assert direct("frosted panel behind the bars", sharp, [*AUDIO, photo]).draft["m"]["frost"] is True

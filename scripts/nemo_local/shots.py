@@ -46,6 +46,7 @@ CUTS = [   # (pattern, how cut_beats changes)
     (re.compile(r"\b(?:slower|fewer|longer) cuts\b|\bcut (?:slower|less often)\b"), lambda n: min(16, (n or 8) * 2)),
 ]
 FROST_OFF = re.compile(r"\b(?:sharp|crisp|unblurred|clear) (?:photo|picture|background|image)s?\b|"
+                       r"\b(?:photo|picture|background|image)s? (?:sharp|crisp|unblurred)\b|"
                        r"\bno (?:blur|frost\w*)\b|\b(?:don'?t|do not|never) (?:blur|frost)\b")
 FROST_ON = re.compile(r"\bfrost(?:ed|ing)?\b|\bblur (?:the |my )?(?:photo|picture|background|image)\b")
 CLIP_SOUND_OFF = re.compile(r"\bmute (?:the |my |all )?(?:clips|videos)\b|\bno clip sound\b|"
