@@ -3,6 +3,7 @@
 
     python3 bench/contact_sheet.py                       # docs/styles.png, covers.png, photos.png (+ out/stills/)
     python3 bench/contact_sheet.py --stills /tmp/stills  # full-size PNGs elsewhere
+    python3 bench/contact_sheet.py --audio bench/.corpus/audio/freedoom1-D_E3M4.wav   # a real track: real-*.png
 
 The track is the synthetic demo (drums, bass, a break and a drop), rendered at 1920x1080 with a title. The
 photo sheet shows every style at a beat over a textured photo (render_bench.natural_photo), frosted where the
@@ -36,12 +37,21 @@ SECONDS = 16.0
 TILE_WIDTH = 400
 
 
-def moments(audio: Path) -> dict[str, int]:
-    """Frame numbers: a beat in the intro, the drop, and the quiet break before it (between beats)."""
+def moments(audio: Path, start: float = 0.0) -> dict[str, int]:
+    """Frame numbers (of a render from `start` s into the audio): a beat before the drop, the drop, and the
+    moment 1.3 s before it (the break, on the demo track)."""
     result = analyse(audio)
-    drop = result.drops[0]
-    beat = next(b for b in result.beats if 2.0 < b < drop - 3)
+    drop = next(d for d in result.drops if d >= start) - start
+    beat = next(b for b in result.beats - start if 2.0 < b < drop - 3)
     return {"beat": round(beat * FPS), "drop": round(drop * FPS) + 1, "quiet": round((drop - 1.3) * FPS)}
+
+
+def window(audio: Path) -> float:
+    """Where a real track's 16 s shown start: 9.5 s before its first drop (where the demo track's drop is)."""
+    drops = analyse(audio).drops
+    if not drops:
+        raise SystemExit(f"{audio.name}: the analysis finds no drop in it; pick a track with one")
+    return max(0.0, drops[0] - 9.5)
 
 
 ASPECT_SIZES = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080)}
@@ -65,12 +75,14 @@ def make_cover(path: Path) -> Path:
     return path
 
 
-def render_style(audio: Path, style: str, out: Path, aspect: str = "16:9", cover: Path | None = None) -> None:
+def render_style(audio: Path, style: str, out: Path, aspect: str = "16:9", cover: Path | None = None,
+                 start: float = 0.0) -> None:
     ms = int(SECONDS * 1000)
     width, height = ASPECT_SIZES[aspect]
     visual = {"kind": "image", "src": "cover", "s": 0, "d": ms} if cover else {"kind": "visualizer", "s": 0, "d": ms}
     draft = {"d": ms, "m": {"style": style, "width": width, "height": height, "accent": "#ff4081" if cover
-                            else "#36c5f0", "beat_sync": True, "drops": True, "progress_bar": True},
+                            else "#36c5f0", "beat_sync": True, "drops": True, "progress_bar": True,
+                            "clip_start_ms": int(start * 1000)},
              "t": [{"tt": 0, "sg": [visual]},
                    {"tt": 1, "sg": [{"src": "audio", "s": 0, "d": ms, "v": 1.0}]},
                    {"tt": 7, "sg": [{"text": "Night Drive", "s": 0, "d": ms}]}]}
@@ -122,26 +134,33 @@ def cover_sheet(rows: list[tuple[str, list[Path]]], out: Path) -> None:
     canvas.save(out, optimize=True)
 
 
-def arguments(doc: str | None, sheet: str) -> argparse.Namespace:
-    """--stills (full-size PNGs, created) and --sheet (the contact sheet, default docs/SHEET) for a sheet script."""
+def arguments(doc: str | None, sheet: str, real: bool = False) -> argparse.Namespace:
+    """--stills (full-size PNGs, created) and --sheet (the contact sheet, default docs/SHEET) for a sheet script;
+    with `real`, --audio too (a real track instead of the demo)."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stills", type=Path, default=ROOT / "out" / "stills")
     parser.add_argument("--sheet", type=Path, default=ROOT / "docs" / sheet)
+    if real:
+        parser.add_argument("--audio", type=Path, help="a real track with a drop (sheets named real-*.png)")
     args = parser.parse_args()
     args.stills.mkdir(parents=True, exist_ok=True)
     return args
 
 
 def main() -> None:
-    args = arguments(__doc__, "styles.png")
+    args = arguments(__doc__, "styles.png", real=True)
     with tempfile.TemporaryDirectory() as tmp:
-        track = demo_track(seconds=SECONDS, bpm=124, drop_at=9.5)
-        audio = write_wav(Path(tmp) / "demo.wav", track.samples, track.rate)
-        frames = moments(audio)
+        if args.audio:
+            audio, start = args.audio, window(args.audio)
+            args.sheet = args.sheet.with_name("real-" + args.sheet.name)
+        else:
+            track = demo_track(seconds=SECONDS, bpm=124, drop_at=9.5)
+            audio, start = write_wav(Path(tmp) / "demo.wav", track.samples, track.rate), 0.0
+        frames = moments(audio, start)
         rows = []
         for style in STYLES:
             video = Path(tmp) / f"{style}.mp4"
-            render_style(audio, style, video)
+            render_style(audio, style, video, start=start)
             row = []
             for name, frame in frames.items():
                 png = args.stills / f"{style}-{name}.png"
@@ -152,7 +171,7 @@ def main() -> None:
         cover_rows = []
         for aspect in ASPECT_SIZES:
             video = Path(tmp) / f"cover-{aspect.replace(':', 'x')}.mp4"
-            render_style(audio, "bars", video, aspect, cover)
+            render_style(audio, "bars", video, aspect, cover, start)
             pngs = []
             for name, frame in frames.items():
                 png = args.stills / f"cover-{aspect.replace(':', 'x')}-{name}.png"
@@ -165,13 +184,14 @@ def main() -> None:
             pngs = []
             for style in STYLES:
                 video = Path(tmp) / f"photo-{style}-{aspect.replace(':', 'x')}.mp4"
-                render_style(audio, style, video, aspect, photo)
+                render_style(audio, style, video, aspect, photo, start)
                 png = args.stills / f"photo-{style}-{aspect.replace(':', 'x')}.png"
                 still(video, frames["beat"], png)
                 pngs.append(png)
             photo_rows.append((aspect, pngs))
     sheet(rows, args.sheet)
-    covers, photos = args.sheet.with_name("covers.png"), args.sheet.with_name("photos.png")
+    prefix = "real-" if args.audio else ""
+    covers, photos = args.sheet.with_name(prefix + "covers.png"), args.sheet.with_name(prefix + "photos.png")
     cover_sheet(cover_rows, covers)
     cover_sheet(photo_rows, photos)
     print(args.sheet, covers, photos)
