@@ -137,7 +137,7 @@ def versus(seconds: float, runs: int, styles: list[str]) -> None:
                  *((style, style, None, True) for style in styles)]
         for label, style, image, frosted in cases:
             the_draft = draft(style, seconds, image is not None)
-            the_draft["m"]["frost"] = frosted   # type: ignore[index]
+            the_draft["m"]["frost"] = frosted
             picture = image or grain
             reference = folder / "reference.mkv"
             render(audio, picture, reference, the_draft, EncodeSettings("ultrafast", lossless=True))

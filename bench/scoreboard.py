@@ -122,7 +122,6 @@ def f_measure(found: np.ndarray, truth: np.ndarray, window: float = WINDOW, skip
     used = np.zeros(len(found), bool)
     hits = 0
     for t in truth:
-        k = int(np.argmin(np.abs(found - t)))
         near = np.flatnonzero(~used & (np.abs(found - t) <= window))
         if len(near):
             k = int(near[np.argmin(np.abs(found[near] - t))])

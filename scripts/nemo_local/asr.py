@@ -20,25 +20,10 @@ from typing import Any
 import numpy as np
 
 from nemo_local.media import decode_pcm
-from nemo_local.speech_models import (
-    BASE,
-    EXTRA,
-    MODEL,
-    PINS,
-    TINY_EN,
-    Model,
-    Source,
-    SpeechUnavailable,
-    available,
-    matches,
-    model_folder,
-    model_source,
-    pinned,
-    sha256,
-)
+from nemo_local.speech_models import Model, Source, SpeechUnavailable, available, model_source
 
-__all__ = ["BASE", "EXTRA", "MODEL", "PINS", "TINY_EN", "Model", "Source", "SpeechUnavailable", "Word", "available",
-           "characters", "matches", "model_folder", "model_source", "pinned", "sha256", "tighten", "transcribe"]
+# `available` and `SpeechUnavailable` are the callers' way to ask before transcribing (asr.available(...)).
+__all__ = ["SpeechUnavailable", "Word", "available", "caption_language", "characters", "tighten", "transcribe"]
 
 RATE = 16_000
 # Whisper writes Mandarin in traditional characters as often as not. A prompt in simplified characters steers it,
@@ -48,6 +33,12 @@ CONVERSIONS = {"zh": "t2s", "zh-Hant": "s2t"}
 WINDOW_S = 120.0          # audio transcribed at once
 TAIL_S = 3.0              # words ending this close to a window's end are heard again in the next window
 CACHE_VERSION = 3
+
+
+def caption_language(value: object) -> str | None:
+    """A draft's `m.caption_language` as a language to transcribe in: "zh" or "zh-Hant", else None (English). The
+    draft is client data: anything else is not passed on to the recogniser."""
+    return value if isinstance(value, str) and value in CONVERSIONS else None
 
 
 @dataclass

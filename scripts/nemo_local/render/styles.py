@@ -148,9 +148,9 @@ class Bars:
         self.reflect = np.arange(1, even(self.max_h / 2) + 1, dtype=np.float32)[:, None]
         self.smooth = np.zeros(bands, np.float32)
         self._tinted: dict[tuple[int, ...], tuple[np.ndarray, ...]] = {}
-        centre = even(height / 2 + self.max_h * 0.25)
-        self.stage = Stage(centre - self.max_h, self.left, centre + int(self.max_h * 0.4), self.left + area,
-                           self.max_h // 6)
+        self.centre = even(height / 2 + self.max_h * 0.25)                    # the bars' baseline
+        self.stage = Stage(self.centre - self.max_h, self.left, self.centre + int(self.max_h * 0.4),
+                           self.left + area, self.max_h // 6)
 
     def _reflection(self, frame: Frame, top: int, mask: np.ndarray, m: Moment) -> None:
         """The reflection is the backdrop tinted 28 % towards the colour: that strip is blended once per colour
@@ -184,7 +184,7 @@ class Bars:
         gain = self.max_h * (0.7 + 0.35 * m.pulse)
         levels = np.minimum(4 + self.smooth**1.6 * gain, self.max_h)  # a soft knee: loud parts do not all hit the top
         heights = levels[self.band_of_col][None, :]
-        centre = even(self.height / 2 + self.max_h * 0.25) + m.dy
+        centre = self.centre + m.dy
         # Only the rows the tallest bar reaches are looked at (an even count, so chroma rows stay aligned).
         tallest = min(self.max_h, (int(np.ceil(float(heights.max()))) + 1) & ~1)
         up = (self.dist[self.max_h - tallest:] <= heights) & self.solid
