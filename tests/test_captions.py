@@ -510,9 +510,10 @@ class TestChineseSpeech:
         assert all(len(re.findall(r"[\u4e00-\u9fff]", w.text)) <= 1 for w in heard)   # a character each
         starts = [w.start for w in heard]
         assert starts == sorted(starts) and heard[-1].end <= (probe(path).duration or 0) + 0.05
-        firsts = [next(w.start for w in heard if w.text.startswith(s[0]) and w.start >= t - 0.5)
-                  for s, t in zip(MANDARIN_SENTENCES, onsets, strict=True)]
-        assert np.max(np.abs(np.array(firsts) - onsets)) <= 0.3, (firsts, onsets)
+        # each sentence's first heard word starts where the sentence does (the voice is not deterministic: its
+        # model samples noise, so a first character is now and then misheard; the CER above counts that)
+        firsts = [min((w.start for w in heard if w.start >= t - 0.5), default=np.inf) for t in onsets]
+        assert np.max(np.abs(np.array(firsts) - onsets)) <= 0.3, (firsts, onsets, text)
         traditional = "".join(w.text for w in asr.transcribe(path, language="zh-Hant"))
         assert "們" in traditional and "们" not in traditional
 
