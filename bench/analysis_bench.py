@@ -4,13 +4,18 @@
     python3 bench/analysis_bench.py [--minutes 3 10] [--runs 3]
 
 The track is the synthetic demo track (intro, break, drop) repeated to the length asked, written as a WAV, so
-every step has work to do: features (decode + STFT), beats, downbeats, drops, sections. Each step is timed on
-its own (best of `--runs`), in-process, after one warm-up run. Not a test: BENCHMARKS.md has results.
+every step has work to do: features (decode + STFT), the signal tracker's beats and downbeats, and, with the beat
+model installed, the network's activations (its own decode at 22.05 kHz) and the bar tracker; drops, sections.
+Each step is timed on its own (best of `--runs`), in-process, after one warm-up run; "all" sums the steps a
+render runs (the network's instead of the signal tracker's when the model is there). The peak memory of a whole
+`analyse()` in a fresh process is given too (ru_maxrss), to show it does not grow with the track. Not a test:
+BENCHMARKS.md has results.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from nemo_local.analysis import bar_tracker, beat_model, beat_net  # noqa: E402
 from nemo_local.analysis.beats import beat_times  # noqa: E402
 from nemo_local.analysis.downbeats import downbeats  # noqa: E402
 from nemo_local.analysis.features import extract  # noqa: E402
@@ -42,13 +48,29 @@ def steps_for(path: Path) -> dict[str, Callable[[], object]]:
     """Every analysis step of one file, each ready to time on its own (the later ones on the first's output)."""
     features = extract(path)
     beats, _, _ = beat_times(features.onset)
-    return {
+    steps: dict[str, Callable[[], object]] = {
         "features": lambda: extract(path),
-        "beats": lambda: beat_times(features.onset),
-        "downbeats": lambda: downbeats(beats, features.bands, features.bass),
-        "drops": lambda: drops(features.bass, features.rms, beats),
-        "sections": lambda: sections(features.bands, beats, features.duration),
+        "signal beats": lambda: beat_times(features.onset),
+        "signal downbeats": lambda: downbeats(beats, features.bands, features.bass),
     }
+    if beat_model.available():
+        models = beat_model.load()
+        activation = beat_net.activations(path, models)
+        steps["network activations"] = lambda: beat_net.activations(path, models)
+        steps["bar tracker"] = lambda: bar_tracker.track(activation, beat_net.FPS)
+    steps["drops"] = lambda: drops(features.bass, features.rms, beats)
+    steps["sections"] = lambda: sections(features.bands, beats, features.duration)
+    return steps
+
+
+def peak_memory_mb(path: Path) -> float:
+    """Peak resident memory of a fresh process that imports the analysis and analyses the file, in MB."""
+    code = ("import sys, resource; sys.path.insert(0, sys.argv[1]); from pathlib import Path; "
+            "from nemo_local.analysis import analyse; analyse(Path(sys.argv[2]), cache=False); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "scripts"), str(path)], capture_output=True,
+                         text=True, check=True)
+    return int(out.stdout.split()[-1]) / 1024
 
 
 def main() -> int:
@@ -67,9 +89,11 @@ def main() -> int:
             total = 0.0
             for name, step in steps_for(path).items():
                 seconds = best_of(args.runs, step)
-                total += seconds
+                if not name.startswith("signal") or not beat_model.available():
+                    total += seconds
                 print(f"| {minutes:g} min | {name} | {seconds:.3f} | {100 * seconds / duration:.3f} |")
             print(f"| {minutes:g} min | **all** | {total:.3f} | {100 * total / duration:.3f} |")
+            print(f"| {minutes:g} min | peak memory of analyse() | {peak_memory_mb(path):.0f} MB | |")
     return 0
 
 

@@ -77,11 +77,14 @@ def parse_ffmpeg_banner(text: str) -> MediaInfo:
 
 
 def decode_pcm(path: Path, rate: int, bufsize: int = -1, start: float = 0.0, *, channels: int = 1,
-               seconds: float | None = None, loop: bool = False) -> subprocess.Popen[bytes]:
+               seconds: float | None = None, loop: bool = False, resampler: str = "") -> subprocess.Popen[bytes]:
     """ffmpeg decoding the first audio stream to 16-bit PCM (mono, or `channels`) at `rate` Hz on its stdout,
-    from `start` s, for `seconds` if given, the input looped endlessly with `loop`."""
+    from `start` s, for `seconds` if given, the input looped endlessly with `loop`, resampled by `resampler`
+    ("soxr", where a network expects the input it was trained on) or ffmpeg's own."""
     before = (["-stream_loop", "-1"] if loop else []) + (["-ss", f"{start:.3f}"] if start > 0 else [])
     length = ["-t", f"{seconds:.3f}"] if seconds else []
+    if resampler:
+        length += ["-af", f"aresample=resampler={resampler}"]
     return procs.popen(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *before, "-i", str(path), "-map", "0:a:0",
          "-vn", "-sn", "-dn", *length, "-ac", str(channels), "-ar", str(rate), "-f", "s16le", "pipe:1"],

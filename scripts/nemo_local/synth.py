@@ -16,11 +16,16 @@ class Track:
     beats: np.ndarray            # beat times in seconds
     drop: float                  # the drop, in seconds
     tempo: float
+    downbeats: np.ndarray | None = None   # bar starts in seconds (4 beats a bar, the drop on a bar's first beat)
 
 
-def _kick(rate: int, gain: float) -> np.ndarray:
+CHORDS = ((220.0, 277.2, 329.6), (185.0, 220.0, 277.2), (293.7, 370.0, 440.0), (164.8, 207.7, 246.9))   # above 150 Hz
+
+
+def _kick(rate: int, gain: float, low: float = 50.0) -> np.ndarray:
+    """A kick sweeping down to `low` Hz (a high one is the thin, filtered kick of an intro)."""
     t = np.arange(int(0.25 * rate)) / rate
-    freq = 50 + 100 * np.exp(-t * 30)
+    freq = low + 2 * low * np.exp(-t * 30)
     return (gain * np.sin(2 * np.pi * np.cumsum(freq) / rate) * np.exp(-t * 14)).astype(np.float32)
 
 
@@ -42,7 +47,8 @@ def demo_track(seconds: float = 20.0, bpm: float = 120.0, drop_at: float | None 
                seed: int = 7, bpm_after: float | None = None, change_at: float = 0.0) -> Track:
     """Intro with light drums and a pad, a break with a riser and no kick, then the drop: kick and bass.
 
-    With bpm_after, the tempo changes at change_at seconds (beats stay on one continuous grid).
+    Bars have four beats and the pad's chord changes on each bar's first beat (A, F#m, D, E), counted so that the
+    drop starts a bar. With bpm_after, the tempo changes at change_at seconds (beats stay on one continuous grid).
     """
     rng = np.random.default_rng(seed)
     n = int(seconds * rate)
@@ -54,19 +60,25 @@ def demo_track(seconds: float = 20.0, bpm: float = 120.0, drop_at: float | None 
     break_start = float(beats[max(0, drop_index - 4)])
     period = float(np.diff(beats[max(0, drop_index - 1): drop_index + 1]).mean()) if drop_index else 60.0 / bpm
     t = np.arange(n) / rate
-    pad = 0.06 * (np.sin(2 * np.pi * 220 * t) + np.sin(2 * np.pi * 277.2 * t) + np.sin(2 * np.pi * 329.6 * t))
-    out += pad.astype(np.float32)
+    downbeats = beats[drop_index % 4:: 4]
+    chord = np.searchsorted(downbeats, t, side="right") % len(CHORDS)
+    for index, notes in enumerate(CHORDS):
+        held = chord == index
+        out[held] += (0.1 * sum(np.sin(2 * np.pi * f * t[held]) for f in notes)).astype(np.float32)
     riser = (t >= break_start) & (t < drop)
-    out[riser] += (0.15 * ((t[riser] - break_start) / (drop - break_start)) *
-                   rng.standard_normal(int(riser.sum()))).astype(np.float32)
+    hiss = np.diff(rng.standard_normal(int(riser.sum()) + 1))     # white noise differenced: a riser without lows
+    out[riser] += (0.1 * ((t[riser] - break_start) / (drop - break_start)) * hiss).astype(np.float32)
     for index, beat in enumerate(beats):
         start = int(beat * rate)
         in_break = break_start <= beat < drop
         after = beat >= drop
         hits = []
-        if not in_break:
-            hits.append(_kick(rate, 0.9 if after else 0.45))
-        if index % 2 == 1:
+        in_bar = (index - drop_index) % 4
+        if not in_break and (after or in_bar in (0, 2)):   # the intro's thin kick on 1 and 3; the drop's full, on all
+            hits.append(_kick(rate, 0.9) if after else _kick(rate, 0.35, low=140.0))
+        if in_bar == 0:                                    # a cymbal on each bar's first beat
+            hits.append(_noise_hit(rate, 1.0, 4, 0.12, rng))
+        if in_bar % 2 == 1:                                # the snare on 2 and 4
             hits.append(_noise_hit(rate, 0.15, 25, 0.35 if after else 0.2, rng))
         hits.append(_noise_hit(rate, 0.04, 90, 0.08, rng))
         for hit in hits:
@@ -77,7 +89,7 @@ def demo_track(seconds: float = 20.0, bpm: float = 120.0, drop_at: float | None 
     bass = 0.35 * np.sin(2 * np.pi * 55 * t[bass_mask]) * np.exp(-phase * 3)
     out[bass_mask] += bass.astype(np.float32)
     peak = float(np.max(np.abs(out))) or 1.0
-    return Track((out / peak * 0.9).astype(np.float32), rate, beats, drop, bpm)
+    return Track((out / peak * 0.9).astype(np.float32), rate, beats, drop, bpm, downbeats)
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:

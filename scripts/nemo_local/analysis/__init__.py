@@ -1,8 +1,14 @@
-"""Audio analysis for the renderer: features, tempo, beats, downbeats, drops and sections, cached per file."""
+"""Audio analysis for the renderer: features, tempo, beats, downbeats, drops and sections, cached per file.
+
+Beats and downbeats come from BeatNet's network and a bar-pointer model (`beat_net`, `bar_tracker`) when its
+weights are installed (`beat_model`), else from the signal-processing tracker (`beats`, `downbeats`); the
+analysis says which (`tracker`). The scoreboard in BENCHMARKS.md measures both on real music.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -10,12 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
+from nemo_local.analysis import bar_tracker, beat_model, beat_net
 from nemo_local.analysis.beats import beat_times
 from nemo_local.analysis.downbeats import downbeats
 from nemo_local.analysis.features import FEATURE_RATE, Features, extract
-from nemo_local.analysis.structure import drops, sections
+from nemo_local.analysis.structure import SILENT_DB, bar_drops, drops, sections
 
-VERSION = 2
+VERSION = 3
+NEURAL, SIGNAL = "beatnet", "signal"
+BAR_CONTRAST = 1.1     # the network's downbeats must be heard this much more than the next likeliest phase
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,24 +41,82 @@ class Analysis:
     onset: np.ndarray            # (n,) raw flux at FEATURE_RATE
     downbeats: np.ndarray = field(default_factory=lambda: np.zeros(0))   # seconds; empty when the bar is unclear
     beats_per_bar: int = 4
+    tracker: str = SIGNAL        # which beat tracker found the beats
 
     def summary(self) -> dict[str, object]:
         return {"duration": round(self.duration, 3), "tempo": round(self.tempo, 1), "beats": len(self.beats),
                 "downbeats": len(self.downbeats), "beats_per_bar": self.beats_per_bar,
-                "drops": [round(d, 2) for d in self.drops], "sections": self.sections}
+                "drops": [round(d, 2) for d in self.drops], "sections": self.sections, "tracker": self.tracker}
 
 
-def analyse_features(features: Features) -> Analysis:
+@dataclass
+class Rhythm:
+    beats: np.ndarray
+    tempo: float
+    local_tempo: np.ndarray
+    downbeats: np.ndarray
+    beats_per_bar: int
+    tracker: str
+    strength: np.ndarray | None = None      # how clearly each beat is heard (the network's activation), 0-1
+
+
+def signal_rhythm(features: Features) -> Rhythm:
     beats, bpm, local = beat_times(features.onset)
     bars, per_bar = downbeats(beats, features.bands, features.bass)
-    return Analysis(features.duration, bpm, beats, local, drops(features.bass, features.rms, beats),
-                    sections(features.bands, beats, features.duration), features.bands, features.rms,
-                    features.onset, bars, per_bar)
+    return Rhythm(beats, bpm, local, bars, per_bar, SIGNAL)
+
+
+def neural_rhythm(path: Path, features: Features) -> Rhythm | None:
+    """Beats and bars from the network, or None when its weights are not installed (or not the pinned ones).
+
+    The bar: where the bass and harmony cues of `downbeats` stand out, theirs (on the network's beats: on the
+    scoreboard they are right where they speak, and the network's bar is its weakest guess); else the network's,
+    unless its downbeats are heard no more clearly than the best other phase (then no bars, as the cues say)."""
+    if not beat_model.available():
+        return None
+    try:
+        models = beat_model.load()
+    except beat_model.ModelRejected as exc:
+        log.warning("beat model not used: %s", exc)
+        return None
+    if not (20 * np.log10(features.rms + 1e-6) > SILENT_DB).any():
+        return Rhythm(np.zeros(0), 0.0, np.zeros(0), np.zeros(0), 4, NEURAL, np.zeros(0))
+    activation = beat_net.activations(path, models)
+    beats, numbers, per_bar = bar_tracker.track(activation, beat_net.FPS)
+    frames = np.round(beats * beat_net.FPS).astype(np.int64)
+    near = [slice(max(0, f - 2), f + 3) for f in frames]
+    strength = np.array([activation[s].sum(axis=1).max(initial=0.0) for s in near])
+    if len(beats) < 2:
+        return Rhythm(beats, 0.0, np.zeros(len(beats)), np.zeros(0), per_bar, NEURAL, strength)
+    bars, meter = downbeats(beats, features.bands, features.bass)
+    if len(bars) == 0:
+        bar_heard = np.array([activation[s, 1].max(initial=0.0) for s in near])
+        phases = sorted(float(bar_heard[(numbers - 1) % per_bar == p].mean()) for p in range(per_bar))
+        first = float(bar_heard[numbers == 1].mean())
+        clear = first >= phases[-1] and first >= BAR_CONTRAST * phases[-2]
+        bars, meter = (beats[numbers == 1], per_bar) if clear else (np.zeros(0), 4)
+    gaps = np.diff(beats)
+    gaps = np.append(gaps, gaps[-1])
+    if len(gaps) >= 5:   # a beat's tempo: the median of the gaps around it, so one moved beat does not show
+        gaps = np.median(np.lib.stride_tricks.sliding_window_view(np.pad(gaps, 2, mode="edge"), 5), axis=1)
+    return Rhythm(beats, 60.0 / float(np.median(np.diff(beats))), 60.0 / gaps, bars, meter, NEURAL, strength)
+
+
+def analyse_features(features: Features, rhythm: Rhythm | None = None) -> Analysis:
+    r = rhythm or signal_rhythm(features)
+    if r.strength is not None:
+        found = bar_drops(features.bass, features.rms, r.beats, r.downbeats, r.strength, r.beats_per_bar)
+    else:
+        found = drops(features.bass, features.rms, r.beats)
+    return Analysis(features.duration, r.tempo, r.beats, r.local_tempo, found,
+                    sections(features.bands, r.beats, features.duration), features.bands, features.rms,
+                    features.onset, r.downbeats, r.beats_per_bar, r.tracker)
 
 
 def _cache_path(path: Path) -> Path:
     stat = path.stat()
-    return path.with_name(f".{path.name}.analysis-v{VERSION}-{stat.st_size}-{int(stat.st_mtime)}.npz")
+    tracker = NEURAL if beat_model.available() else SIGNAL
+    return path.with_name(f".{path.name}.analysis-v{VERSION}-{tracker}-{stat.st_size}-{int(stat.st_mtime)}.npz")
 
 
 def analyse(path: Path, cache: bool = True) -> Analysis:
@@ -60,13 +128,14 @@ def analyse(path: Path, cache: bool = True) -> Analysis:
                 meta = json.loads(str(data["meta"]))
                 return Analysis(meta["duration"], meta["tempo"], data["beats"], data["local_tempo"],
                                 meta["drops"], meta["sections"], data["bands"], data["rms"], data["onset"],
-                                data["downbeats"], meta["beats_per_bar"])
+                                data["downbeats"], meta["beats_per_bar"], meta["tracker"])
         except (OSError, ValueError, KeyError):
             target.unlink(missing_ok=True)
-    result = analyse_features(extract(path))
+    features = extract(path)
+    result = analyse_features(features, neural_rhythm(path, features))
     if cache:
         meta = {"duration": result.duration, "tempo": result.tempo, "drops": result.drops,
-                "sections": result.sections, "beats_per_bar": result.beats_per_bar}
+                "sections": result.sections, "beats_per_bar": result.beats_per_bar, "tracker": result.tracker}
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-analysis-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -14,6 +14,13 @@ DROP_CONTEXT_S = 16.0      # the bass must have been mostly away over this long 
 DROP_SUSTAIN_S = 8.0       # and must stay for this long after (a section, not a fill)
 DROP_MUSIC_BEFORE_S = 4.0  # the track must have played this much before: music starting is not a drop
 SILENT_DB = -50.0
+BAR_RISE_DB = 9.0          # on the bar grid: the bass this much above the loudest of the two bars before
+BAR_LEAD = 0.75            # of a bar before, only its first three quarters count: the last is a fill or pick-up
+BAR_HOLD = 4               # and held for this many bars,
+BAR_HOLD_DB = 6.0          # each within this much of the track's usual bar, the first of the loudest of them,
+BAR_APART = 8              # one drop at most in this many bars,
+MOVE_BELOW_DB = 1.0        # a drop whose downbeat has less bass rise than this moves to where the bass rises
+BEAT_STRENGTH = 0.5        # with the beat clear over those bars (the network's mean activation at their beats)
 SECTION_CONTEXT_S = 4.0
 SECTION_MIN_GAP_S = 8.0
 
@@ -83,6 +90,84 @@ def drops(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray) -> list[float]:
         beat = _snap(time, beats)
         snapped.append(beat if abs(beat - time) <= period / 3 else time)
     return sorted(snapped)
+
+
+def _bar_levels(bass: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Mean bass power (dB) from each start to each end, in seconds; -100 for an empty span."""
+    cum = np.concatenate([[0.0], np.cumsum(bass, dtype=np.float64)])
+    a = np.clip(np.round(starts * FEATURE_RATE).astype(np.int64), 0, len(bass))
+    b = np.clip(np.round(ends * FEATURE_RATE).astype(np.int64), 0, len(bass))
+    mean = (cum[b] - cum[a]) / np.maximum(b - a, 1)
+    return np.where(b > a, 10 * np.log10(mean + 1e-10), -100.0)
+
+
+def bar_drops(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray, downbeats: np.ndarray,
+              strength: np.ndarray, meter: int = 4) -> list[float]:
+    """Drops on the bar grid: downbeats where the bass (20-150 Hz) comes back, and the beat with it.
+
+    A drop starts a bar whose bass is BAR_RISE_DB above the loudest of the two bars before (of those, only the
+    first three quarters: a fill or pick-up on the last beat belongs to the build-up; silence before is allowed),
+    hits at full strength (not BAR_HOLD_DB below the bars after it) and holds for four bars (or to the end, if at
+    least two), each near the track's usual bar, with the beat clear over them (the network's activation at their
+    beats, `strength`, BEAT_STRENGTH on average); after a bar's length of music (music starting is not a drop);
+    one per eight bars. A bass that leaves for the last bar of a phrase and comes back fails the first rule: the
+    bar before the last was loud. Without downbeats (the bar unclear) every phase of `meter` beats is tried.
+    When unsure, no drop: a false one flashes the screen at a random moment.
+    """
+    grids = [downbeats] if len(downbeats) else [beats[p::meter] for p in range(meter)]
+    found = sorted((c for grid in grids for c in _bar_candidates(bass, rms, beats, grid, strength)), reverse=True)
+    chosen: list[tuple[float, float]] = []               # (time, bar length)
+    for _, time, bar in found:
+        if all(abs(time - other) >= BAR_APART * bar for other, _ in chosen):
+            chosen.append((time, bar))
+    return sorted(_attack(bass, beats, time, bar) for time, bar in chosen)
+
+
+def _bar_candidates(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray, downbeats: np.ndarray,
+                    strength: np.ndarray) -> list[tuple[float, float, float]]:
+    """(rise in dB, time, bar length) of every downbeat that passes the rules of `bar_drops`."""
+    if len(downbeats) < 4 or len(bass) == 0:            # two bars before, two after at least
+        return []
+    edges = np.append(downbeats, len(bass) / FEATURE_RATE)
+    level = _bar_levels(bass, edges[:-1], edges[1:])
+    head = _bar_levels(bass, edges[:-1], edges[:-1] + BAR_LEAD * np.diff(edges))
+    usual = float(np.median(level[level > -80])) if (level > -80).any() else -100.0
+    audible = np.concatenate([[0], np.cumsum(20 * np.log10(rms + 1e-6) > SILENT_DB)])
+    out = []
+    for k in range(2, len(level) - 1):                   # held to the end of the track when it ends sooner
+        start, bar = float(downbeats[k]), float(downbeats[k] - downbeats[k - 1])
+        rise = float(level[k] - max(head[k - 1], head[k - 2]))
+        held = level[k: k + BAR_HOLD]
+        if rise < BAR_RISE_DB or held.min() < usual - BAR_HOLD_DB or level[k] < held.max() - BAR_HOLD_DB:
+            continue
+        if audible[min(len(audible) - 1, int(start * FEATURE_RATE))] < bar * FEATURE_RATE:
+            continue
+        inside = (beats >= start - 0.01) & (beats < edges[min(k + BAR_HOLD, len(edges) - 1)])
+        if inside.any() and float(strength[inside].mean()) >= BEAT_STRENGTH:
+            out.append((rise, start, bar))
+    return out
+
+
+def _attack(bass: np.ndarray, beats: np.ndarray, downbeat: float, bar: float) -> float:
+    """The downbeat found, when the bass rises there (its level over a beat against the beat before); when it
+    does not, the bar was counted from the wrong beat (the bar's phase is the tracker's least sure guess) and the
+    drop moves to the steepest rise within half a bar, on the nearest beat if that is within a third of a beat."""
+    beat = float(np.median(np.diff(beats))) if len(beats) > 1 else bar / 4
+    width = max(1, int(beat * FEATURE_RATE))
+    level = 10 * np.log10(np.convolve(bass.astype(np.float64), np.ones(width) / width, mode="full")[width - 1:] + 1e-10)
+    lo = max(width, int((downbeat - bar / 2) * FEATURE_RATE))
+    hi = min(len(bass) - width, int((downbeat + bar / 2) * FEATURE_RATE))
+    if hi <= lo:
+        return downbeat
+    frames = np.arange(lo, hi)
+    rise = level[frames] - level[frames - width]
+    at = int(np.clip(round(downbeat * FEATURE_RATE) - lo, 0, len(frames) - 1))
+    on_downbeat = rise[max(0, at - 2): at + 3].max()          # within two frames (33 ms) of it
+    if on_downbeat >= MOVE_BELOW_DB:
+        return downbeat      # the bass rises on the downbeat itself (an earlier rise is a pick-up into it)
+    time = float(frames[int(np.argmax(rise))] / FEATURE_RATE)
+    near = float(beats[np.argmin(np.abs(beats - time))]) if len(beats) else time
+    return near if abs(near - time) <= beat / 3 else time
 
 
 def sections(bands: np.ndarray, beats: np.ndarray, duration: float) -> list[float]:
