@@ -8,7 +8,7 @@ every step has work to do: features (decode + STFT), the signal tracker's beats 
 model installed, the network's activations (its own decode at 22.05 kHz) and the bar tracker; drops, sections.
 Each step is timed on its own (best of `--runs`), in-process, after one warm-up run; "all" sums the steps a
 render runs (the network's instead of the signal tracker's when the model is there). The peak memory of a whole
-`analyse()` in a fresh process is given too (ru_maxrss), to show it does not grow with the track. Not a test:
+`analyse()` in a fresh process is given too (its VmHWM), to show it does not grow with the track. Not a test:
 BENCHMARKS.md has results.
 """
 
@@ -65,9 +65,10 @@ def steps_for(path: Path) -> dict[str, Callable[[], object]]:
 
 def peak_memory_mb(path: Path) -> float:
     """Peak resident memory of a fresh process that imports the analysis and analyses the file, in MB."""
-    code = ("import sys, resource; sys.path.insert(0, sys.argv[1]); from pathlib import Path; "
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child would report this (large) process
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path; "
             "from nemo_local.analysis import analyse; analyse(Path(sys.argv[2]), cache=False); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])")
     out = subprocess.run([sys.executable, "-c", code, str(ROOT / "scripts"), str(path)], capture_output=True,
                          text=True, check=True)
     return int(out.stdout.split()[-1]) / 1024

@@ -10,6 +10,7 @@ import pytest
 
 from nemo_local.analysis import analyse
 from nemo_local.analysis.features import FEATURE_RATE, extract
+from nemo_local.analysis.structure import bar_drops
 from nemo_local.media import ffmpeg_exe
 from nemo_local.synth import demo_track, write_wav
 
@@ -166,6 +167,18 @@ def test_a_bass_entry_that_leaves_the_loudness_alone_is_a_drop(tmp_path: Path) -
     samples[cut:] *= 0.5     # the mix after the drop turned down: the bass comes back, the loudness does not rise
     result = analyse(write_wav(tmp_path / "entry.wav", samples, track.rate), cache=False)
     assert len(result.drops) == 1 and abs(result.drops[0] - track.drop) <= 0.5
+
+
+def test_a_drop_needs_the_bar_it_starts() -> None:
+    """The same bass entry is a drop on a known bar line and none when the bar is unclear: without downbeats
+    nothing says a phrase starts there, and a false drop flashes the screen."""
+    beats = np.arange(0.0, 64.0, 0.5)                         # 120 BPM, 32 bars of 2 s
+    bass = np.full(int(64 * FEATURE_RATE), 1e-4, np.float32)
+    bass[int(32 * FEATURE_RATE):] = 1.0                       # the bass comes in on bar 17 and stays: +40 dB
+    rms = np.full(len(bass), 0.1, np.float32)
+    strength = np.full(len(beats), 0.9)
+    assert bar_drops(bass, rms, beats, beats[::4], strength) == [32.0]
+    assert bar_drops(bass, rms, beats, np.zeros(0), strength) == []
 
 
 def place(out: np.ndarray, rate: int, time: float, hit: np.ndarray) -> None:

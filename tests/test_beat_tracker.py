@@ -57,6 +57,15 @@ class TestBarTracker:
         beats, numbers, _ = bar_tracker.track(np.full((500, 2), 0.001), fps=50)
         assert len(beats) == 0 and len(numbers) == 0
 
+    def test_a_long_track_is_decoded_in_stretches_to_the_same_path(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        rng = np.random.default_rng(7)
+        act = np.clip(clicks(4, period=23, frames=2000) + rng.uniform(0, 0.3, (2000, 2)), 0, 0.95) / 2
+        whole = bar_tracker.BarModel.build(4, 50).decode(bar_tracker.log_densities(act))
+        monkeypatch.setattr(bar_tracker, "STRETCH", 137)       # 15 stretches, the last one short
+        pieces = bar_tracker.BarModel.build(4, 50).decode(bar_tracker.log_densities(act))
+        assert np.array_equal(whole[0], pieces[0])
+        assert whole[1] == pytest.approx(pieces[1], rel=1e-9)
+
     def test_periods_cover_55_to_215_bpm(self) -> None:
         periods = bar_tracker.periods(50)
         assert periods.min() == round(60 * 50 / 215) and periods.max() == round(60 * 50 / 55)

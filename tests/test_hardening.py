@@ -43,6 +43,14 @@ def ffmpeg_under(folder: Path) -> list[int]:
     return found
 
 
+def analysed_within(folder: Path, seconds: float) -> bool:
+    """Whether the background analysis of an upload (started at upload) has cached its result under `folder`."""
+    deadline = time.monotonic() + seconds
+    while not list(folder.rglob(".*.analysis-v*.npz")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(list(folder.rglob(".*.analysis-v*.npz")))
+
+
 @pytest.fixture(scope="module")
 def long_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     track = demo_track(seconds=40, bpm=120, rate=22050)
@@ -122,6 +130,7 @@ class TestRendersCannotHoldTheQueue:
         server = start_server(data, render_budget_base_s=0.0, render_budget_factor=0.0)
         user = new_user(server.url, "slow")
         session = ready_session(user, long_wav, "bars")
+        assert analysed_within(data, 30)   # the upload's background analysis (its ffmpeg not this render's) is done
         assert start_render(user, session, "r_budget").status_code == 200
         result = wait_render(user, "r_budget", timeout=30)
         assert result["status"] == "failed" and "budget" in result["error"]

@@ -22,7 +22,7 @@ from nemo_local.analysis.downbeats import downbeats
 from nemo_local.analysis.features import FEATURE_RATE, Features, extract
 from nemo_local.analysis.structure import SILENT_DB, bar_drops, drops, sections
 
-VERSION = 3
+VERSION = 4
 NEURAL, SIGNAL = "beatnet", "signal"
 BAR_CONTRAST = 1.1     # the network's downbeats must be heard this much more than the next likeliest phase
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def neural_rhythm(path: Path, features: Features) -> Rhythm | None:
 def analyse_features(features: Features, rhythm: Rhythm | None = None) -> Analysis:
     r = rhythm or signal_rhythm(features)
     if r.strength is not None:
-        found = bar_drops(features.bass, features.rms, r.beats, r.downbeats, r.strength, r.beats_per_bar)
+        found = bar_drops(features.bass, features.rms, r.beats, r.downbeats, r.strength)
     else:
         found = drops(features.bass, features.rms, r.beats)
     return Analysis(features.duration, r.tempo, r.beats, r.local_tempo, found,

@@ -10,7 +10,9 @@ elsewhere, neither. A bar of 3 and a bar of 4 are decoded separately and the lik
 then placed on its activation's peak.
 
 Only the predecessor of a beat's first state is a choice (of the period before it), so only that choice is kept
-for each frame: (beats a bar x periods) bytes a frame, not a pointer for every state.
+for each frame: (beats a bar x periods) bytes a frame, not a pointer for every state; and only for one stretch of
+frames at a time (checkpointed Viterbi), so the memory held does not grow with the track but for a score vector
+every ten minutes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ TRANSITION_LAMBDA = 100.0
 OBSERVATION_LAMBDA = 16
 THRESHOLD = 0.05          # frames before the first and after the last activation this strong are left out
 METERS = (3, 4)
+STRETCH = 30000          # frames (10 minutes) between the Viterbi's checkpoints: 7 MB of choices at most
 
 
 def periods(fps: float) -> np.ndarray:
@@ -71,14 +74,13 @@ class BarModel:
         kind = np.where(onset, np.where(beat == 0, 2, 1), 0).astype(np.int64)
         return cls(meter, intervals, first, first + intervals[None, :] - 1, kind, beat, tempo_change(intervals))
 
-    def decode(self, observe: np.ndarray) -> tuple[np.ndarray, float]:
-        """The likeliest state path for (frames, 3) log densities (neither, beat, downbeat), and its log prob."""
-        frames, states = len(observe), len(self.kind)
-        delta = np.full(states, -np.log(states)) + observe[0, self.kind]
-        choice = np.zeros((frames, self.meter, len(self.intervals)), np.uint8)
+    def _forward(self, delta: np.ndarray, observe: np.ndarray, frames: range,
+                 choice: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        """Viterbi scores after `frames` from `delta` (normalised to a top of 0 each frame, the total removed is
+        returned); each frame's choice of the period before a beat begins goes to `choice` when given."""
         before = np.roll(np.arange(self.meter), 1)      # beat b follows beat b - 1
         total = 0.0
-        for t in range(1, frames):
+        for i, t in enumerate(frames):
             ends = delta[self.last][before]                                 # (meter, K from)
             options = ends[:, :, None] + self.change[None, :, :]            # (meter, K from, K to)
             best = np.argmax(options, axis=1)
@@ -86,21 +88,45 @@ class BarModel:
             moved[1:] = delta[:-1]
             moved[self.first] = np.take_along_axis(options, best[:, None, :], axis=1)[:, 0, :]
             moved += observe[t, self.kind]
-            choice[t] = best
+            if choice is not None:
+                choice[i] = best
             top = moved.max()
             total += top
             delta = moved - top
+        return delta, total
+
+    def decode(self, observe: np.ndarray) -> tuple[np.ndarray, float]:
+        """The likeliest state path for (frames, 3) log densities (neither, beat, downbeat), and its log prob.
+
+        Checkpointed: the forward pass keeps the scores at the start of each STRETCH of frames and the choices of
+        the stretch it is in; the trace back runs the forward pass of each earlier stretch again to get its
+        choices. The memory held is one stretch of choices and a score vector a stretch, and a track no longer
+        than a stretch is decoded in one pass."""
+        frames, states = len(observe), len(self.kind)
+        delta = np.full(states, -np.log(states)) + observe[0, self.kind]
+        stretches = [range(a, min(a + STRETCH, frames)) for a in range(1, frames, STRETCH)]
+        choice = np.zeros((min(STRETCH, frames), self.meter, len(self.intervals)), np.uint8)
+        saved, total = [], 0.0
+        for stretch in stretches:
+            saved.append(delta)
+            delta, removed = self._forward(delta, observe, stretch, choice)
+            total += removed
         state = int(np.argmax(delta))
         score = float(delta[state] + total)
-        path = np.empty(frames, np.int64)
+        path = np.empty(frames, np.int32)
         starts = {int(s): (b, k) for (b, k), s in np.ndenumerate(self.first)}
-        for t in range(frames - 1, -1, -1):
-            path[t] = state
-            if t and state in starts:
-                b, k = starts[state]
-                state = int(self.last[(b - 1) % self.meter, choice[t, b, k]])
-            else:
-                state -= 1
+        for n in range(len(stretches) - 1, -1, -1):
+            stretch = stretches[n]
+            if n < len(stretches) - 1:                   # the last stretch's choices are still there
+                self._forward(saved[n], observe, stretch, choice)
+            for t in reversed(stretch):
+                path[t] = state
+                if state in starts:
+                    b, k = starts[state]
+                    state = int(self.last[(b - 1) % self.meter, choice[t - stretch.start, b, k]])
+                else:
+                    state -= 1
+        path[0] = state
         return path, score
 
 

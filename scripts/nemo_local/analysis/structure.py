@@ -102,7 +102,7 @@ def _bar_levels(bass: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
 
 
 def bar_drops(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray, downbeats: np.ndarray,
-              strength: np.ndarray, meter: int = 4) -> list[float]:
+              strength: np.ndarray) -> list[float]:
     """Drops on the bar grid: downbeats where the bass (20-150 Hz) comes back, and the beat with it.
 
     A drop starts a bar whose bass is BAR_RISE_DB above the loudest of the two bars before (of those, only the
@@ -111,11 +111,10 @@ def bar_drops(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray, downbeats: n
     least two), each near the track's usual bar, with the beat clear over them (the network's activation at their
     beats, `strength`, BEAT_STRENGTH on average); after a bar's length of music (music starting is not a drop);
     one per eight bars. A bass that leaves for the last bar of a phrase and comes back fails the first rule: the
-    bar before the last was loud. Without downbeats (the bar unclear) every phase of `meter` beats is tried.
-    When unsure, no drop: a false one flashes the screen at a random moment.
+    bar before the last was loud. Without downbeats (the bar unclear) there is no drop: nothing says where a phrase
+    starts. When unsure, no drop: a false one flashes the screen at a random moment.
     """
-    grids = [downbeats] if len(downbeats) else [beats[p::meter] for p in range(meter)]
-    found = sorted((c for grid in grids for c in _bar_candidates(bass, rms, beats, grid, strength)), reverse=True)
+    found = sorted(_bar_candidates(bass, rms, beats, downbeats, strength), reverse=True)
     chosen: list[tuple[float, float]] = []               # (time, bar length)
     for _, time, bar in found:
         if all(abs(time - other) >= BAR_APART * bar for other, _ in chosen):
