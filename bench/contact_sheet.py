@@ -3,7 +3,7 @@
 
     python3 bench/contact_sheet.py                       # docs/styles.png, covers.png, photos.png (+ out/stills/)
     python3 bench/contact_sheet.py --stills /tmp/stills  # full-size PNGs elsewhere
-    python3 bench/contact_sheet.py --audio bench/.corpus/audio/freedoom1-D_E3M4.wav   # a real track: real-*.png
+    python3 bench/contact_sheet.py --audio bench/.corpus/audio/freedoom1-D_E3M9.wav   # a real track: real-*.png
 
 The track is the synthetic demo (drums, bass, a break and a drop), rendered at 1920x1080 with a title. The
 photo sheet shows every style at a beat over a textured photo (render_bench.natural_photo), frosted where the
