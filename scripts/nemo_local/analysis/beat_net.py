@@ -7,7 +7,7 @@ log10(1 + x), and the positive difference to the frame before, stacked: 272 valu
 150 cells and a dense layer to three classes (beat, downbeat, neither) with a softmax. Its LSTM runs forward only,
 so the track is processed in blocks carrying the state: memory does not grow with the audio. The three trained
 models run side by side and their activations are averaged (an ensemble is steadier than any one model on the
-scoreboard, BENCHMARKS.md).
+scoreboard, BENCHMARKS.md), and so are the answers on two frame grids half a hop apart (`activations`).
 """
 
 from __future__ import annotations
@@ -116,14 +116,30 @@ class Network:
 
 
 def activations(path: Path, models: tuple[Weights, ...]) -> np.ndarray:
-    """(frames, 2) beat and downbeat activations of a track at FPS frames per second."""
+    """(frames, 2) beat and downbeat activations of a track at FPS frames per second, frame i at i / FPS s: the
+    mean of the network heard on frames centred there and on frames half a hop (10 ms) either side of it.
+
+    The frame grid is an accident of where the track starts; the network's answers on two grids half a hop
+    apart differ, and their mean is steadier (on the scoreboard: beats 0.787 -> 0.794, downbeats 0.617 -> 0.652)
+    for twice the network's cost."""
+    on_grid = grid_activations(path, models)
+    between = grid_activations(path, models, delay=HOP // 2)      # frame i centred at i / FPS - 10 ms
+    n = min(len(on_grid), len(between) - 1)
+    if n <= 0:
+        return on_grid
+    centred = (between[:n] + between[1: n + 1]) / 2
+    return np.concatenate([(on_grid[:n] + centred) / 2, on_grid[n:]])
+
+
+def grid_activations(path: Path, models: tuple[Weights, ...], delay: int = 0) -> np.ndarray:
+    """(frames, 2) activations of the track heard `delay` samples late: frame i centred at i / FPS - delay / RATE."""
     bank, lag, window = filterbank(), diff_frames(), np.hanning(FRAME).astype(np.float32)
     net = Network(models)
     proc = decode_pcm(path, RATE, BLOCK * HOP * 2, resampler="soxr")   # as librosa, which BeatNet used
     assert proc.stdout is not None
-    carry = np.zeros(FRAME // 2, np.float32)         # frame i is centred on sample i * HOP
+    carry = np.zeros(FRAME // 2 + delay, np.float32)  # frame i is centred on sample i * HOP (of the delayed track)
     previous = np.zeros((lag, bank.shape[1]), np.float32)
-    parts, total, made = [], 0, 0
+    parts, total, made = [], delay, 0
     try:
         while True:
             raw = proc.stdout.read(BLOCK * HOP * 2)
