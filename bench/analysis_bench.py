@@ -5,7 +5,8 @@
 
 The track is the synthetic demo track (intro, break, drop) repeated to the length asked, written as a WAV, so
 every step has work to do: features (decode + STFT), the signal tracker's beats and downbeats, and, with the beat
-model installed, the network's activations (its own decode at 22.05 kHz) and the bar tracker; drops, sections.
+model installed, the network's activations (its own two decodes at 22.05 kHz, two frame grids) and the bar tracker;
+drops, sections.
 Each step is timed on its own (best of `--runs`), in-process, after one warm-up run; "all" sums the steps a
 render runs (the network's instead of the signal tracker's when the model is there). The peak memory of a whole
 `analyse()` in a fresh process is given too (its VmHWM), to show it does not grow with the track. Not a test:
