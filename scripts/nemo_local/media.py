@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from nemo_local import procs
 
@@ -90,6 +94,30 @@ def decode_pcm(path: Path, rate: int, bufsize: int = -1, start: float = 0.0, *, 
          "-vn", "-sn", "-dn", *length, "-ac", str(channels), "-ar", str(rate), "-f", "s16le", "pipe:1"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, bufsize=bufsize,
     )
+
+
+@contextlib.contextmanager
+def pcm_stream(path: Path, rate: int, block: int, **decode: Any) -> Iterator[Iterator[np.ndarray]]:
+    """Mono float32 samples of a file at `rate` Hz in blocks of `block` (ffmpeg decoding, `decode_pcm`'s options),
+    read as the caller goes; the last block is the short one (maybe empty), which is how a reader knows it is
+    last. ffmpeg is stopped when the block ends, however it ends."""
+    proc = decode_pcm(path, rate, block * 2, **decode)
+    assert proc.stdout is not None
+    stdout = proc.stdout
+
+    def blocks() -> Iterator[np.ndarray]:
+        while True:
+            raw = stdout.read(block * 2)
+            yield np.frombuffer(raw[: len(raw) - len(raw) % 2], "<i2").astype(np.float32) / 32768.0
+            if len(raw) < block * 2:
+                return
+
+    try:
+        yield blocks()
+    finally:
+        stdout.close()
+        proc.kill()
+        proc.wait()
 
 
 def probe(path: Path, timeout: float = 60) -> MediaInfo:

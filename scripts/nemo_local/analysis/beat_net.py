@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from nemo_local.analysis.beat_model import Weights
-from nemo_local.media import decode_pcm
+from nemo_local.media import pcm_stream
 
 RATE = 22050
 FPS = 50
@@ -135,16 +135,12 @@ def grid_activations(path: Path, models: tuple[Weights, ...], delay: int = 0) ->
     """(frames, 2) activations of the track heard `delay` samples late: frame i centred at i / FPS - delay / RATE."""
     bank, lag, window = filterbank(), diff_frames(), np.hanning(FRAME).astype(np.float32)
     net = Network(models)
-    proc = decode_pcm(path, RATE, BLOCK * HOP * 2, resampler="soxr")   # as librosa, which BeatNet used
-    assert proc.stdout is not None
     carry = np.zeros(FRAME // 2 + delay, np.float32)  # frame i is centred on sample i * HOP (of the delayed track)
     previous = np.zeros((lag, bank.shape[1]), np.float32)
     parts, total, made = [], delay, 0
-    try:
-        while True:
-            raw = proc.stdout.read(BLOCK * HOP * 2)
-            done = len(raw) < BLOCK * HOP * 2
-            samples = np.frombuffer(raw[: len(raw) - len(raw) % 2], "<i2").astype(np.float32) / 32768.0
+    with pcm_stream(path, RATE, BLOCK * HOP, resampler="soxr") as blocks:   # soxr: as librosa, which BeatNet used
+        for samples in blocks:
+            done = len(samples) < BLOCK * HOP
             total += len(samples)
             buf = np.concatenate([carry, samples, np.zeros(FRAME, np.float32) if done else samples[:0]])
             wanted = -(-total // HOP) - made if done else (len(buf) - FRAME) // HOP + 1
@@ -161,10 +157,4 @@ def grid_activations(path: Path, models: tuple[Weights, ...], delay: int = 0) ->
                 parts.append(net.step(np.hstack([spec, diff])))
                 made += count
                 carry = buf[count * HOP:]
-            if done:
-                break
-    finally:
-        proc.stdout.close()
-        proc.kill()
-        proc.wait()
     return np.concatenate(parts) if parts else np.zeros((0, 2), np.float32)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nemo_local.media import decode_pcm
+from nemo_local.media import pcm_stream
 
 RATE = 12000
 HOP = 200
@@ -57,17 +57,13 @@ def extract(path: Path) -> Features:
     freqs = np.fft.rfftfreq(N_FFT, 1 / RATE)
     bass_bins = (freqs >= BASS_LOW) & (freqs <= BASS_HIGH)
     block = BLOCK_FRAMES * HOP
-    proc = decode_pcm(path, RATE, block * 2)
-    assert proc.stdout is not None
     carry = np.zeros(N_FFT // 2, dtype=np.float32)       # centred frames: half a window of silence first
     prev_log: np.ndarray | None = None
     parts: dict[str, list[np.ndarray]] = {"onset": [], "bands": [], "bass": [], "rms": []}
     total = 0
-    try:
-        while True:
-            raw = proc.stdout.read(block * 2)
-            done = len(raw) < block * 2
-            samples = np.frombuffer(raw[: len(raw) - len(raw) % 2], dtype="<i2").astype(np.float32) / 32768.0
+    with pcm_stream(path, RATE, block) as blocks:
+        for samples in blocks:
+            done = len(samples) < block
             total += len(samples)
             buf = np.concatenate([carry, samples])
             if done and len(buf) > N_FFT // 2 + 1:
@@ -90,12 +86,6 @@ def extract(path: Path) -> Features:
                 carry = buf[count * HOP:]
             else:
                 carry = buf
-            if done:
-                break
-    finally:
-        proc.stdout.close()
-        proc.kill()
-        proc.wait()
     n_expected = int(np.ceil(total / HOP))
 
     def joined(name: str, shape: tuple[int, ...]) -> np.ndarray:

@@ -165,7 +165,7 @@ def _attack(bass: np.ndarray, beats: np.ndarray, downbeat: float, bar: float) ->
     if on_downbeat >= MOVE_BELOW_DB:
         return downbeat      # the bass rises on the downbeat itself (an earlier rise is a pick-up into it)
     time = float(frames[int(np.argmax(rise))] / FEATURE_RATE)
-    near = float(beats[np.argmin(np.abs(beats - time))]) if len(beats) else time
+    near = _snap(time, beats)
     return near if abs(near - time) <= beat / 3 else time
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from nemo_local import procs
-from nemo_local.media import decode_pcm, ffmpeg_exe
+from nemo_local.media import ffmpeg_exe, pcm_stream
 from nemo_local.render.base import RenderError
 
 TRUE_PEAK_DB = -1.0
@@ -20,20 +20,11 @@ MAX_PASSES = 3
 def pcm_blocks(path: Path, rate: int, block: int, blocks: int, start: float = 0.0) -> Iterator[np.ndarray]:
     """Yield exactly `blocks` mono float32 blocks of `block` samples at `rate` Hz (zero-padded at the end),
     from `start` seconds in."""
-    proc = decode_pcm(path, rate, start=start)
-    assert proc.stdout is not None
-    size = block * 2
-    try:
+    silence = np.zeros(0, np.float32)
+    with pcm_stream(path, rate, block, start=start) as stream:
         for _ in range(blocks):
-            raw = proc.stdout.read(size)
-            samples = np.frombuffer(raw[: len(raw) - len(raw) % 2], dtype="<i2").astype(np.float32) / 32768.0
-            if len(samples) < block:
-                samples = np.pad(samples, (0, block - len(samples)))
-            yield samples
-    finally:
-        proc.stdout.close()
-        proc.kill()
-        proc.wait()
+            samples = next(stream, silence)
+            yield np.pad(samples, (0, block - len(samples))) if len(samples) < block else samples
 
 
 def measure(path: Path, start: float = 0.0, seconds: float | None = None, chain: str = "") -> tuple[float, float]:
