@@ -4,9 +4,9 @@
     python3 bench/analysis_bench.py [--minutes 3 10] [--runs 3]
 
 The track is the synthetic demo track (intro, break, drop) repeated to the length asked, written as a WAV, so
-every step has work to do: features (decode + STFT), the signal tracker's beats and downbeats, and, with the beat
-model installed, the network's activations (its own two decodes at 22.05 kHz, two frame grids) and the bar tracker;
-drops, sections.
+every step has work to do: features (decode + STFT), the signal tracker's beats, and, with the beat model
+installed, the network's activations (its own two decodes at 22.05 kHz, two frame grids) and the bar tracker;
+downbeats (counted on the network's beats when it runs), drops, sections.
 Each step is timed on its own (best of `--runs`), in-process, after one warm-up run; "all" sums the steps a
 render runs (the network's instead of the signal tracker's when the model is there). The peak memory of a whole
 `analyse()` in a fresh process is given too (its VmHWM), to show it does not grow with the track. Not a test:
@@ -52,13 +52,16 @@ def steps_for(path: Path) -> dict[str, Callable[[], object]]:
     steps: dict[str, Callable[[], object]] = {
         "features": lambda: extract(path),
         "signal beats": lambda: beat_times(features.onset),
-        "signal downbeats": lambda: downbeats(beats, features.bands, features.bass),
     }
+    heard = None
     if beat_model.available():
         models = beat_model.load()
         activation = beat_net.activations(path, models)
         steps["network activations"] = lambda: beat_net.activations(path, models)
         steps["bar tracker"] = lambda: bar_tracker.track(activation, beat_net.FPS)
+        beats = bar_tracker.track(activation, beat_net.FPS)[0]
+        heard = activation[np.clip(np.round(beats * beat_net.FPS).astype(np.int64), 0, len(activation) - 1), 1]
+    steps["downbeats"] = lambda: downbeats(beats, features, heard)
     steps["drops"] = lambda: drops(features.bass, features.rms, beats)
     steps["sections"] = lambda: sections(features.bands, beats, features.duration)
     return steps

@@ -170,8 +170,9 @@ def test_a_bass_entry_that_leaves_the_loudness_alone_is_a_drop(tmp_path: Path) -
 
 
 def test_a_drop_needs_the_bar_it_starts() -> None:
-    """The same bass entry is a drop on a known bar line and none when the bar is unclear: without downbeats
-    nothing says a phrase starts there, and a false drop flashes the screen."""
+    """The same bass entry is a drop on a known bar line, and none without downbeats or where the count of the
+    bars stumbled just before it (a bar of two beats, then one of six): nothing says a phrase starts there, and a
+    false drop flashes the screen."""
     beats = np.arange(0.0, 64.0, 0.5)                         # 120 BPM, 32 bars of 2 s
     bass = np.full(int(64 * FEATURE_RATE), 1e-4, np.float32)
     bass[int(32 * FEATURE_RATE):] = 1.0                       # the bass comes in on bar 17 and stays: +40 dB
@@ -179,6 +180,8 @@ def test_a_drop_needs_the_bar_it_starts() -> None:
     strength = np.full(len(beats), 0.9)
     assert bar_drops(bass, rms, beats, beats[::4], strength) == [32.0]
     assert bar_drops(bass, rms, beats, np.zeros(0), strength) == []
+    stumbling = np.concatenate([np.arange(0.0, 29.0, 2.0), [29.0], np.arange(32.0, 64.0, 2.0)])
+    assert bar_drops(bass, rms, beats, stumbling, strength) == []
 
 
 def place(out: np.ndarray, rate: int, time: float, hit: np.ndarray) -> None:
@@ -221,9 +224,10 @@ CHORDS = [(220.0, 277.2, 329.6), (196.0, 246.9, 293.7), (174.6, 220.0, 261.6), (
 
 
 def bar_song(bpm: float, meter: int, seconds: float = 40, kick_every_beat: bool = False,
-             rate: int = 22050) -> tuple[np.ndarray, np.ndarray]:
+             rate: int = 22050, short_bar: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A song in `meter` that starts on the second beat of a bar (a pickup): the kick on 1 (or on every beat),
-    snares on 2 and 4 in 4/4, a hat on every beat, and a new chord on every bar. Returns (samples, downbeats)."""
+    snares on 2 and 4 in 4/4, a hat on every beat, and a new chord on every bar; bar number `short_bar` (if given)
+    has two beats. Returns (samples, downbeats)."""
     from nemo_local.synth import _kick, _noise_hit
 
     rng = np.random.default_rng(5)
@@ -232,7 +236,8 @@ def bar_song(bpm: float, meter: int, seconds: float = 40, kick_every_beat: bool 
     t = np.arange(n) / rate
     out = np.zeros(n, np.float32)
 
-    position = (np.arange(len(beats)) + 1) % meter
+    lengths = [2 if k == short_bar else meter for k in range(len(beats))]
+    position = np.concatenate([np.arange(1, meter), *map(np.arange, lengths)])[: len(beats)]
     for beat, pos in zip(beats, position, strict=True):
         if pos == 0 or kick_every_beat:
             place(out, rate, beat, _kick(rate, 0.8))
@@ -253,6 +258,17 @@ def test_downbeats_and_the_bar_are_found(tmp_path: Path, bpm: float, meter: int,
     result = analyse(write_wav(tmp_path / "bars.wav", samples, 22050), cache=False)
     assert result.beats_per_bar == meter
     assert f_measure(bars, result.downbeats) >= 0.9
+
+
+def test_after_a_bar_of_two_beats_the_downbeats_follow_the_new_bar(tmp_path: Path) -> None:
+    """One bar of 2/4 in a 4/4 song (or a beat the tracker adds): every later bar starts two beats later. The
+    count must follow it, not keep the first half's phase and put every later downbeat on the snare."""
+    samples, bars = bar_song(120.0, 4, seconds=48, short_bar=10)
+    result = analyse(write_wav(tmp_path / "short.wav", samples, 22050), cache=False)
+    assert result.beats_per_bar == 4
+    later = bars[bars > 24.0]
+    assert f_measure(bars[bars < 20.0], result.downbeats[result.downbeats < 20.5]) >= 0.9
+    assert f_measure(later, result.downbeats[result.downbeats > 23.5]) >= 0.9
 
 
 def test_a_bar_marked_only_by_the_backbeat_starts_on_a_kick_not_a_snare(tmp_path: Path) -> None:

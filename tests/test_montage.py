@@ -102,6 +102,14 @@ class TestWhereTheCutsGo:
         assert cut_times(Rhythm(beats, [], [], [False], bars, beats_per_bar=3), 18.0) == bars
         assert cut_times(Rhythm(beats, [], [], [False], bars, beats_per_bar=3), 18.0, every=8)[:3] == [0.0, 3.0, 6.0]
 
+    def test_after_a_bar_cut_short_the_cuts_follow_the_new_downbeats(self) -> None:
+        beats = beats_every(0.5, 20.0, start=0.0)
+        bars = [0.0, 2.0, 4.0, 6.0, *np.arange(7.0, 19.5, 2.0).tolist()]    # the bar at 6 s has two beats
+        cuts = cut_times(Rhythm(beats, [], [], [False], bars), 20.0)
+        assert cuts == bars
+        two_bars = cut_times(Rhythm(beats, [], [], [False], bars), 20.0, every=8)
+        assert two_bars == [0.0, 4.0, 7.0, 11.0, 15.0, 19.0]
+
     def test_a_track_without_beats_is_cut_at_a_steady_pace(self) -> None:
         assert cut_times(Rhythm([], [], [], [False]), 12.0) == [0.0, 4.0, 8.0]
 

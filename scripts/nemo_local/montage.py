@@ -33,7 +33,7 @@ class Rhythm:
     drops: list[float]
     sections: list[float]     # section starts after 0
     loud: list[bool]          # per section, the first starting at 0
-    downbeats: list[float] = field(default_factory=list)   # empty when the bar is unclear
+    downbeats: list[float] = field(default_factory=list)   # empty when nothing marks the bar
     beats_per_bar: int = 4
 
 
@@ -61,12 +61,18 @@ def _snap(time: float, beats: list[float]) -> float:
 
 
 def _bar_count(rhythm: Rhythm) -> dict[float, int] | None:
-    """Each beat's count from the first downbeat (0 on every downbeat), or None without downbeats."""
+    """Each beat's count (0 on every downbeat, the bar's length times the bars since the first downbeat plus the
+    beats since the last), or None without downbeats. Counted afresh at every downbeat: where the analysis finds a
+    bar cut short, the cuts follow it and do not fall a beat off for the rest of the track."""
     if not rhythm.downbeats or not rhythm.beats:
         return None
     beats = np.asarray(rhythm.beats)
-    anchor = int(np.argmin(np.abs(beats - rhythm.downbeats[0])))
-    return {t: i - anchor for i, t in enumerate(rhythm.beats)}
+    starts = np.unique([int(np.argmin(np.abs(beats - d))) for d in rhythm.downbeats])
+    index = np.arange(len(beats))
+    bar = np.searchsorted(starts, index, side="right") - 1        # -1 before the first downbeat
+    since = index - starts[np.maximum(bar, 0)]
+    count = np.where(bar >= 0, bar * rhythm.beats_per_bar + since, since)
+    return {t: int(c) for t, c in zip(rhythm.beats, count, strict=True)}
 
 
 def cut_times(rhythm: Rhythm, duration: float, every: int = 4) -> list[float]:

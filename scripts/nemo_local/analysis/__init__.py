@@ -22,9 +22,8 @@ from nemo_local.analysis.downbeats import downbeats
 from nemo_local.analysis.features import FEATURE_RATE, Features, extract
 from nemo_local.analysis.structure import SILENT_DB, bar_drops, drops, sections
 
-VERSION = 4
+VERSION = 5
 NEURAL, SIGNAL = "beatnet", "signal"
-BAR_CONTRAST = 1.1     # the network's downbeats must be heard this much more than the next likeliest phase
 log = logging.getLogger(__name__)
 
 
@@ -39,7 +38,7 @@ class Analysis:
     bands: np.ndarray            # (n, bands) dB at FEATURE_RATE
     rms: np.ndarray              # (n,) at FEATURE_RATE
     onset: np.ndarray            # (n,) raw flux at FEATURE_RATE
-    downbeats: np.ndarray = field(default_factory=lambda: np.zeros(0))   # seconds; empty when the bar is unclear
+    downbeats: np.ndarray = field(default_factory=lambda: np.zeros(0))   # seconds; empty when nothing marks the bar
     beats_per_bar: int = 4
     tracker: str = SIGNAL        # which beat tracker found the beats
 
@@ -62,16 +61,14 @@ class Rhythm:
 
 def signal_rhythm(features: Features) -> Rhythm:
     beats, bpm, local = beat_times(features.onset)
-    bars, per_bar = downbeats(beats, features.bands, features.bass)
+    bars, per_bar = downbeats(beats, features)
     return Rhythm(beats, bpm, local, bars, per_bar, SIGNAL)
 
 
 def neural_rhythm(path: Path, features: Features) -> Rhythm | None:
-    """Beats and bars from the network, or None when its weights are not installed (or not the pinned ones).
-
-    The bar: where the bass and harmony cues of `downbeats` stand out, theirs (on the network's beats: on the
-    scoreboard they are right where they speak, and the network's bar is its weakest guess); else the network's,
-    unless its downbeats are heard no more clearly than the best other phase (then no bars, as the cues say)."""
+    """Beats from the network and its bar-pointer model, or None when its weights are not installed (or not the
+    pinned ones). The bars: `downbeats` on those beats, with the network's downbeat activation as one more cue (the
+    bar-pointer model's own count keeps one phase for the whole track, and is its weakest guess)."""
     if not beat_model.available():
         return None
     try:
@@ -82,19 +79,13 @@ def neural_rhythm(path: Path, features: Features) -> Rhythm | None:
     if not (20 * np.log10(features.rms + 1e-6) > SILENT_DB).any():
         return Rhythm(np.zeros(0), 0.0, np.zeros(0), np.zeros(0), 4, NEURAL, np.zeros(0))
     activation = beat_net.activations(path, models)
-    beats, numbers, per_bar = bar_tracker.track(activation, beat_net.FPS)
+    beats, _, per_bar = bar_tracker.track(activation, beat_net.FPS)
     frames = np.round(beats * beat_net.FPS).astype(np.int64)
     near = [slice(max(0, f - 2), f + 3) for f in frames]
     strength = np.array([activation[s].sum(axis=1).max(initial=0.0) for s in near])
     if len(beats) < 2:
         return Rhythm(beats, 0.0, np.zeros(len(beats)), np.zeros(0), per_bar, NEURAL, strength)
-    bars, meter = downbeats(beats, features.bands, features.bass)
-    if len(bars) == 0:
-        bar_heard = np.array([activation[s, 1].max(initial=0.0) for s in near])
-        phases = sorted(float(bar_heard[(numbers - 1) % per_bar == p].mean()) for p in range(per_bar))
-        first = float(bar_heard[numbers == 1].mean())
-        clear = first >= phases[-1] and first >= BAR_CONTRAST * phases[-2]
-        bars, meter = (beats[numbers == 1], per_bar) if clear else (np.zeros(0), 4)
+    bars, meter = downbeats(beats, features, np.array([activation[s, 1].max(initial=0.0) for s in near]))
     gaps = np.diff(beats)
     gaps = np.append(gaps, gaps[-1])
     if len(gaps) >= 5:   # a beat's tempo: the median of the gaps around it, so one moved beat does not show

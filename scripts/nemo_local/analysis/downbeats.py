@@ -1,11 +1,19 @@
-"""Downbeats: which beat starts the bar, and how many beats a bar has (3 or 4).
+"""Downbeats: which beats start a bar, and how many beats a bar has (3 or 4), followed through the track.
 
-Two cues mark the first beat of a bar in most popular music: the bass or kick starts a note there, and the
-harmony changes there. For every beat both are measured (the bass attack against the moment before it; the
-distance between the 150 Hz-2 kHz band spectrum held through the beat before and the beat after), scored against
-the track, and summed. For 3 and 4 beats a bar, each phase gets the mean score of its beats; the bar is the
-phase that stands out most from the next best. When none stands out (a kick on every beat over one chord),
-there are no downbeats: counting bars from a guess would put cuts off the bar as often as on it.
+Cues at every beat, each in standard scores over the track: the harmony changes there (the pitch-class profile of
+the two beats after against the two before; the 150 Hz-2 kHz band spectrum held through the beat against the
+beat before), the bass or kick starts a note there, and, with the beat model, its network hears a downbeat there.
+Their weighted sum is the evidence that a beat starts a bar.
+
+A hidden Markov model over the beats counts them through bars, as madmom's bar tracking does on its network's
+output (Krebs, Böck, Dorfer and Widmer, "Downbeat tracking using beat-synchronous features and recurrent neural
+networks", ISMIR 2016): the count advances one each beat; after a bar's last beat the next bar begins, in the same
+meter but for a rare change; and rarely a bar ends early (a beat the tracker added, a short bar in the score), so
+one wrong beat does not put every later bar a beat off. Viterbi finds the count the evidence supports best.
+
+Where the cues are unsure (a kick on every beat over one chord) the count is still the likeliest one: on the
+scoreboard that guess is right more often than a count from any other beat (what the montage would do without
+downbeats), and a drop on it must still pass every other rule. Only flat evidence (no cue varies) gives none.
 """
 
 from __future__ import annotations
@@ -14,13 +22,18 @@ import itertools
 
 import numpy as np
 
-from nemo_local.analysis.features import BAND_HIGH, BAND_LOW, FEATURE_RATE
+from nemo_local.analysis.features import BAND_HIGH, BAND_LOW, FEATURE_RATE, Features
 
-METERS = (4, 3)
+METERS = (3, 4)
 MIN_BARS = 4               # fewer bars than this say nothing about the bar
-MIN_STANDOUT = 3.0         # the chosen phase over the next best, in standard errors of a phase's mean
-THREE_OVER_FOUR = 1.25     # 3/4 only when it stands out this much more than 4/4 (4/4 is far more common)
 HARMONY_HZ = (150.0, 2000.0)   # where the harmony is, above the kick and bass and below the cymbals
+CHORD_BEATS = 2            # the pitch-class profile of this many beats after a beat against as many before
+# How much each cue counts: chords change on the bar most reliably in the scoreboard's songs; the band spectrum
+# and the bass attack second; the network's downbeat guess is its weakest output (BENCHMARKS.md).
+WEIGHTS = {"chroma": 1.0, "spectrum": 0.5, "bass": 0.3, "network": 0.3}
+EVIDENCE_SCALE = 0.75      # log-likelihood of a downbeat per standard score of evidence
+METER_CHANGE = 1e-3        # P(the next bar has the other meter)
+SHORT_BAR = 1e-3           # P(a bar ends early, at any beat)
 
 
 def _z(values: np.ndarray) -> np.ndarray:
@@ -29,49 +42,89 @@ def _z(values: np.ndarray) -> np.ndarray:
     return np.clip((values - values.mean()) / std, -3, 3) if std > 1e-9 else np.zeros_like(values)
 
 
-def beat_cues(beats: np.ndarray, bands: np.ndarray, bass: np.ndarray) -> np.ndarray:
-    """(beats, 2) scores: the bass attack and the harmonic change at each beat, in standard deviations."""
-    frames = np.clip(np.round(beats * FEATURE_RATE).astype(np.int64), 0, max(0, len(bass) - 1))
-    bass_db = 10 * np.log10(bass.astype(np.float64) + 1e-9)
-    attack = np.array([bass_db[f: f + 4].max() - bass_db[max(0, f - 6): max(1, f - 1)].min() for f in frames])
-    edges = np.concatenate([frames, [len(bands)]])
-    centres = np.geomspace(BAND_LOW, BAND_HIGH, bands.shape[1] + 1)
-    centres = np.sqrt(centres[:-1] * centres[1:])
-    harmony = bands[:, (centres >= HARMONY_HZ[0]) & (centres <= HARMONY_HZ[1])].astype(np.float64)
-    # the median over the beat keeps what is held (chords), not the drum hits within it
-    held = np.array([np.median(harmony[a: max(a + 1, b)], axis=0) for a, b in itertools.pairwise(edges)])
+def _frames(beats: np.ndarray, length: int) -> np.ndarray:
+    return np.clip(np.round(beats * FEATURE_RATE).astype(np.int64), 0, max(0, length - 1))
+
+
+def _held(values: np.ndarray, frames: np.ndarray, reduce: str) -> np.ndarray:
+    """(beats, columns) `values` through each beat, to the next beat (the last to the end)."""
+    edges = np.concatenate([frames, [len(values)]])
+    pick = np.median if reduce == "median" else np.mean
+    return np.array([pick(values[a: max(a + 1, b)], axis=0) for a, b in itertools.pairwise(edges)])
+
+
+def _chord_change(chroma: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Cosine distance between the (log) pitch-class profiles of the CHORD_BEATS beats after and before each."""
+    held = _held(chroma.astype(np.float64), frames, "mean")
+    held = np.log1p(100.0 * held / (held.max() + 1e-12))
     change = np.zeros(len(frames))
-    change[1:] = np.sqrt(np.mean(np.diff(held, axis=0) ** 2, axis=1))
+    for i in range(1, len(frames)):
+        before = held[max(0, i - CHORD_BEATS): i].mean(axis=0)
+        after = held[i: i + CHORD_BEATS].mean(axis=0)
+        change[i] = 1.0 - before @ after / (np.linalg.norm(before) * np.linalg.norm(after) + 1e-12)
     change[0] = np.median(change[1:]) if len(change) > 1 else 0.0
-    return np.stack([_z(attack), _z(change)], axis=1)
+    return change
 
 
-def _standout(cue: np.ndarray, meter: int) -> tuple[float, int]:
-    """(how far the best phase's mean is above the next best's, in standard errors; that phase)."""
-    bars = len(cue) // meter
-    by_phase = cue[: bars * meter].reshape(bars, meter).mean(axis=0)
-    order = np.argsort(-by_phase)
-    # against the next best phase, not the mean: a backbeat (snare on 2 and 4) makes two phases of four alike
-    error = float(cue.std()) * np.sqrt(2.0 / bars)
-    return (float(by_phase[order[0]] - by_phase[order[1]]) / error if error > 1e-9 else 0.0), int(order[0])
+def beat_cues(beats: np.ndarray, features: Features, heard: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Standard scores at each beat: the chord change, the band spectrum's change, the bass attack and (when
+    given: the network's downbeat activation at each beat) how clearly a downbeat is heard."""
+    frames = _frames(beats, len(features.bass))
+    bass_db = 10 * np.log10(features.bass.astype(np.float64) + 1e-9)
+    attack = np.array([bass_db[f: f + 4].max() - bass_db[max(0, f - 6): max(1, f - 1)].min() for f in frames])
+    centres = np.geomspace(BAND_LOW, BAND_HIGH, features.bands.shape[1] + 1)
+    centres = np.sqrt(centres[:-1] * centres[1:])
+    harmony = features.bands[:, (centres >= HARMONY_HZ[0]) & (centres <= HARMONY_HZ[1])].astype(np.float64)
+    held = _held(harmony, frames, "median")   # the median keeps what is held (chords), not drum hits
+    spectrum = np.zeros(len(frames))
+    spectrum[1:] = np.sqrt(np.mean(np.diff(held, axis=0) ** 2, axis=1))
+    spectrum[0] = np.median(spectrum[1:]) if len(spectrum) > 1 else 0.0
+    cues = {"spectrum": _z(spectrum), "bass": _z(attack)}
+    if len(features.chroma) == len(features.bass):
+        cues["chroma"] = _z(_chord_change(features.chroma, frames))
+    if heard is not None:
+        cues["network"] = _z(np.asarray(heard, np.float64))
+    return cues
 
 
-def bar_of(cues: np.ndarray, meter: int) -> tuple[float, int]:
-    """(standout, phase) of `meter` beats a bar: each cue weighted by how much bar it shows on its own."""
-    weights = np.array([max(0.0, _standout(cues[:, k], meter)[0]) for k in range(cues.shape[1])])
-    if weights.sum() <= 0:
-        return 0.0, 0
-    return _standout(cues @ (weights / weights.sum()), meter)
+def count_beats(evidence: np.ndarray, meters: tuple[int, ...] = METERS) -> tuple[np.ndarray, np.ndarray]:
+    """(each beat's place in its bar, 0 the downbeat; each beat's bar length) that explain `evidence` best."""
+    states = [(m, p) for m in meters for p in range(m)]
+    index = {state: k for k, state in enumerate(states)}
+    move = np.full((len(states), len(states)), -np.inf)
+    starts = [index[(m, 0)] for m in meters]
+    for (meter, place), k in index.items():
+        if place < meter - 1:
+            move[k, index[(meter, place + 1)]] = np.log1p(-SHORT_BAR) if place else 0.0
+            if place:     # a bar of one beat is no bar
+                move[k, starts] = np.log(SHORT_BAR / len(meters))
+        else:
+            for other, start in zip(meters, starts, strict=True):
+                stay = other == meter or len(meters) == 1
+                move[k, start] = np.log1p(-METER_CHANGE) if stay else np.log(METER_CHANGE / (len(meters) - 1))
+    on_one = np.array([place == 0 for _, place in states])
+    score = np.where(on_one, EVIDENCE_SCALE * evidence[0], 0.0)
+    back = np.zeros((len(evidence), len(states)), np.int8)
+    for i in range(1, len(evidence)):
+        candidates = score[:, None] + move
+        back[i] = candidates.argmax(axis=0)
+        score = candidates.max(axis=0) + np.where(on_one, EVIDENCE_SCALE * evidence[i], 0.0)
+    path = np.zeros(len(evidence), np.int64)
+    path[-1] = int(score.argmax())
+    for i in range(len(evidence) - 1, 0, -1):
+        path[i - 1] = back[i, path[i]]
+    return np.array([states[k][1] for k in path]), np.array([states[k][0] for k in path])
 
 
-def downbeats(beats: np.ndarray, bands: np.ndarray, bass: np.ndarray) -> tuple[np.ndarray, int]:
-    """(downbeat times in seconds, beats per bar); no downbeats and 4 when the bar cannot be told."""
-    if len(beats) < MIN_BARS * max(METERS) or len(bands) == 0:
+def downbeats(beats: np.ndarray, features: Features, heard: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """(downbeat times in seconds, the commonest beats per bar); no downbeats and 4 when the bar cannot be told.
+    `heard`: the beat model's downbeat activation at each beat, if there is one."""
+    if len(beats) < MIN_BARS * max(METERS) or len(features.bands) == 0:
         return np.zeros(0), 4
-    cues = beat_cues(beats, bands, bass)
-    scores = {meter: bar_of(cues, meter) for meter in METERS}
-    meter = 3 if scores[3][0] > THREE_OVER_FOUR * max(scores[4][0], 1e-9) else 4
-    standout, phase = scores[meter]
-    if standout < MIN_STANDOUT:
+    cues = beat_cues(beats, features, heard)
+    evidence = np.sum([WEIGHTS[name] * cue for name, cue in cues.items()], axis=0)
+    if float(evidence.std()) < 1e-9:
         return np.zeros(0), 4
-    return beats[phase::meter].astype(np.float64), meter
+    place, meter = count_beats(evidence)
+    counts = {m: int(np.sum((place == 0) & (meter == m))) for m in METERS}
+    return beats[place == 0].astype(np.float64), max(METERS, key=lambda m: (counts[m], m))

@@ -1,12 +1,12 @@
 """Frame features of a whole track, computed while ffmpeg decodes it: memory grows with the number of
-feature frames (60 per second, ~50 floats each), never with the audio itself.
+feature frames (60 per second, ~60 floats each), never with the audio itself.
 
 At RATE = 12 kHz and HOP = 200 samples a feature frame is 1/60 s: two per video frame at 30 fps.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ FEATURE_RATE = RATE / HOP          # 60 frames per second
 N_BANDS = 48
 BAND_LOW, BAND_HIGH = 30.0, 5500.0
 BASS_LOW, BASS_HIGH = 20.0, 150.0
+CHROMA_LOW, CHROMA_HIGH = 150.0, 2500.0   # where chords are heard, above the bass's muddy low bins
 BLOCK_FRAMES = 600                 # 10 s of audio per processing block: ~20 MB of STFT temporaries
 
 
@@ -30,6 +31,8 @@ class Features:
     bass: np.ndarray               # (n,) 20-150 Hz energy (linear power), float32
     rms: np.ndarray                # (n,) RMS of each hop, float32
     duration: float                # seconds of audio decoded
+    chroma: np.ndarray = field(default_factory=lambda: np.zeros((0, 12), np.float32))
+    """(n, 12) power of each pitch class (A, A#, ... G#), float32: where the harmony changes"""
 
     @property
     def times(self) -> np.ndarray:
@@ -50,16 +53,26 @@ def band_matrix() -> np.ndarray:
     return matrix
 
 
+def chroma_matrix() -> np.ndarray:
+    """(bins, 12) weights summing FFT power between CHROMA_LOW and CHROMA_HIGH into the nearest pitch class."""
+    freqs = np.fft.rfftfreq(N_FFT, 1 / RATE)
+    inside = (freqs >= CHROMA_LOW) & (freqs <= CHROMA_HIGH)
+    pitch = np.round(12 * np.log2(np.where(inside, freqs, 440.0) / 440.0)).astype(np.int64) % 12
+    matrix = np.zeros((len(freqs), 12), dtype=np.float32)
+    matrix[inside, pitch[inside]] = 1.0
+    return matrix
+
+
 def extract(path: Path) -> Features:
     """Decode the first audio stream of any file ffmpeg reads and compute its features, block by block."""
     window = np.hanning(N_FFT).astype(np.float32)
-    bands_w = band_matrix()
+    bands_w, chroma_w = band_matrix(), chroma_matrix()
     freqs = np.fft.rfftfreq(N_FFT, 1 / RATE)
     bass_bins = (freqs >= BASS_LOW) & (freqs <= BASS_HIGH)
     block = BLOCK_FRAMES * HOP
     carry = np.zeros(N_FFT // 2, dtype=np.float32)       # centred frames: half a window of silence first
     prev_log: np.ndarray | None = None
-    parts: dict[str, list[np.ndarray]] = {"onset": [], "bands": [], "bass": [], "rms": []}
+    parts: dict[str, list[np.ndarray]] = {"onset": [], "bands": [], "bass": [], "rms": [], "chroma": []}
     total = 0
     with pcm_stream(path, RATE, block) as blocks:
         for samples in blocks:
@@ -81,6 +94,7 @@ def extract(path: Path) -> Features:
                 parts["onset"].append(flux.astype(np.float32))
                 parts["bands"].append((10 * np.log10(power @ bands_w + 1e-10)).astype(np.float32))
                 parts["bass"].append(power[:, bass_bins].sum(axis=1).astype(np.float32))
+                parts["chroma"].append((power @ chroma_w).astype(np.float32))
                 centre = frames[:, N_FFT // 2 - HOP // 2: N_FFT // 2 + HOP // 2]
                 parts["rms"].append(np.sqrt(np.mean(centre**2, axis=1)).astype(np.float32))
                 carry = buf[count * HOP:]
@@ -95,4 +109,4 @@ def extract(path: Path) -> Features:
         return data[:n_expected]
 
     return Features(joined("onset", ()), joined("bands", (N_BANDS,)), joined("bass", ()), joined("rms", ()),
-                    total / RATE)
+                    total / RATE, joined("chroma", (12,)))

@@ -109,10 +109,11 @@ def bar_drops(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray, downbeats: n
     first three quarters: a fill or pick-up on the last beat belongs to the build-up; silence before is allowed),
     hits at full strength (not BAR_HOLD_DB below the bars after it) and holds for four bars (or to the end, if at
     least two), each near the track's usual bar, with the beat clear over them (the network's activation at their
-    beats, `strength`, BEAT_STRENGTH on average); after a bar's length of music (music starting is not a drop);
-    one per eight bars. A bass that leaves for the last bar of a phrase and comes back fails the first rule: the
-    bar before the last was loud. Without downbeats (the bar unclear) there is no drop: nothing says where a phrase
-    starts. When unsure, no drop: a false one flashes the screen at a random moment.
+    beats, `strength`, BEAT_STRENGTH on average); on a full bar after two full bars (a bar cut short says the count
+    was unsure there); after a bar's length of music (music starting is not a drop); one per eight bars. A bass
+    that leaves for the last bar of a phrase and comes back fails the first rule: the bar before the last was
+    loud. Without downbeats there is no drop: nothing says where a phrase starts. When unsure, no drop: a false
+    one flashes the screen at a random moment.
     """
     found = sorted(_bar_candidates(bass, rms, beats, downbeats, strength), reverse=True)
     chosen: list[tuple[float, float]] = []               # (time, bar length)
@@ -131,6 +132,8 @@ def _bar_candidates(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray, downbe
     level = _bar_levels(bass, edges[:-1], edges[1:])
     head = _bar_levels(bass, edges[:-1], edges[:-1] + BAR_LEAD * np.diff(edges))
     usual = float(np.median(level[level > -80])) if (level > -80).any() else -100.0
+    counts = np.diff(np.searchsorted(beats, edges - 0.01))
+    regular = counts == np.median(counts[:-1])              # bars of the usual count of beats
     audible = np.concatenate([[0], np.cumsum(20 * np.log10(rms + 1e-6) > SILENT_DB)])
     out = []
     for k in range(2, len(level) - 1):                   # held to the end of the track when it ends sooner
@@ -138,6 +141,8 @@ def _bar_candidates(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray, downbe
         rise = float(level[k] - max(head[k - 1], head[k - 2]))
         held = level[k: k + BAR_HOLD]
         if rise < BAR_RISE_DB or held.min() < usual - BAR_HOLD_DB or level[k] < held.max() - BAR_HOLD_DB:
+            continue
+        if not regular[k - 2: k + 1].all():
             continue
         if audible[min(len(audible) - 1, int(start * FEATURE_RATE))] < bar * FEATURE_RATE:
             continue
