@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from nemo_local.analysis import bar_tracker, beat_model, beat_net  # noqa: E402
-from nemo_local.analysis.beats import beat_times  # noqa: E402
+from nemo_local.analysis.beats import beat_strength, beat_times  # noqa: E402
 from nemo_local.analysis.downbeats import downbeats  # noqa: E402
 from nemo_local.analysis.features import extract  # noqa: E402
-from nemo_local.analysis.structure import drops, sections  # noqa: E402
+from nemo_local.analysis.structure import bar_drops, sections  # noqa: E402
 from nemo_local.synth import demo_track, write_wav  # noqa: E402
 
 
@@ -53,16 +53,18 @@ def steps_for(path: Path) -> dict[str, Callable[[], object]]:
         "features": lambda: extract(path),
         "signal beats": lambda: beat_times(features.onset),
     }
-    heard = None
+    heard, strength = None, beat_strength(features.onset, beats)
     if beat_model.available():
         models = beat_model.load()
         activation = beat_net.activations(path, models)
         steps["network activations"] = lambda: beat_net.activations(path, models)
         steps["bar tracker"] = lambda: bar_tracker.track(activation, beat_net.FPS)
         beats = bar_tracker.track(activation, beat_net.FPS)[0]
-        heard = activation[np.clip(np.round(beats * beat_net.FPS).astype(np.int64), 0, len(activation) - 1), 1]
+        at = np.clip(np.round(beats * beat_net.FPS).astype(np.int64), 0, len(activation) - 1)
+        heard, strength = activation[at, 1], activation[at].sum(axis=1)
     steps["downbeats"] = lambda: downbeats(beats, features, heard)
-    steps["drops"] = lambda: drops(features.bass, features.rms, beats)
+    bars = downbeats(beats, features, heard)[0]
+    steps["drops"] = lambda: bar_drops(features.bass, features.rms, beats, bars, strength)
     steps["sections"] = lambda: sections(features.bands, beats, features.duration)
     return steps
 

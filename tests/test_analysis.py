@@ -1,4 +1,5 @@
-"""Audio analysis on synthetic tracks whose beats, tempo change and drop are known exactly."""
+"""Audio analysis on synthetic tracks whose beats, tempo change and drop are known exactly, with either beat tracker:
+the network (the default) and the signal-processing one it falls back to without its weights."""
 
 from __future__ import annotations
 
@@ -8,13 +9,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nemo_local.analysis import analyse
+from nemo_local.analysis import analyse, beat_model
 from nemo_local.analysis.features import FEATURE_RATE, extract
 from nemo_local.analysis.structure import bar_drops
 from nemo_local.media import ffmpeg_exe
 from nemo_local.synth import demo_track, write_wav
 
 TOLERANCE = 0.07
+
+
+@pytest.fixture(autouse=True, params=["beatnet", "signal"])
+def tracker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+            tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Each behaviour below holds with either tracker; the signal one runs when the weights are not found."""
+    if request.param == "signal":
+        monkeypatch.setenv(beat_model.ENV, str(tmp_path_factory.mktemp("no-beat-model")))
+    elif not beat_model.available():
+        pytest.skip(f"the beat model is not installed: {beat_model.INSTALL}")
+    return str(request.param)
 
 
 def f_measure(reference: np.ndarray, estimate: np.ndarray, tolerance: float = TOLERANCE) -> float:
@@ -39,9 +51,10 @@ def track_file(tmp_path: Path, name: str, **kwargs: float) -> tuple[Path, object
 
 
 @pytest.mark.parametrize("bpm", [90.0, 120.0, 128.0, 150.0])
-def test_steady_tempo(tmp_path: Path, bpm: float) -> None:
+def test_steady_tempo(tmp_path: Path, bpm: float, tracker: str) -> None:
     path, track = track_file(tmp_path, "steady", seconds=30, bpm=bpm, drop_at=20)
     result = analyse(path, cache=False)
+    assert result.tracker == tracker
     assert f_measure(track.beats, result.beats) >= 0.95  # type: ignore[attr-defined]
     assert result.tempo == pytest.approx(bpm, rel=0.02)
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from nemo_local.analysis import bar_tracker, beat_model, beat_net
-from nemo_local.analysis.beats import beat_times
+from nemo_local.analysis.beats import beat_strength, beat_times
 from nemo_local.analysis.downbeats import downbeats
 from nemo_local.analysis.features import FEATURE_RATE, Features, extract
-from nemo_local.analysis.structure import SILENT_DB, bar_drops, drops, sections
+from nemo_local.analysis.structure import SILENT_DB, bar_drops, sections
 
-VERSION = 5
+VERSION = 6
 NEURAL, SIGNAL = "beatnet", "signal"
 log = logging.getLogger(__name__)
 
@@ -56,13 +56,13 @@ class Rhythm:
     downbeats: np.ndarray
     beats_per_bar: int
     tracker: str
-    strength: np.ndarray | None = None      # how clearly each beat is heard (the network's activation), 0-1
+    strength: np.ndarray                     # how clearly each beat is heard, 0-1
 
 
 def signal_rhythm(features: Features) -> Rhythm:
     beats, bpm, local = beat_times(features.onset)
     bars, per_bar = downbeats(beats, features)
-    return Rhythm(beats, bpm, local, bars, per_bar, SIGNAL)
+    return Rhythm(beats, bpm, local, bars, per_bar, SIGNAL, beat_strength(features.onset, beats))
 
 
 def neural_rhythm(path: Path, features: Features) -> Rhythm | None:
@@ -95,10 +95,7 @@ def neural_rhythm(path: Path, features: Features) -> Rhythm | None:
 
 def analyse_features(features: Features, rhythm: Rhythm | None = None) -> Analysis:
     r = rhythm or signal_rhythm(features)
-    if r.strength is not None:
-        found = bar_drops(features.bass, features.rms, r.beats, r.downbeats, r.strength)
-    else:
-        found = drops(features.bass, features.rms, r.beats)
+    found = bar_drops(features.bass, features.rms, r.beats, r.downbeats, r.strength)
     return Analysis(features.duration, r.tempo, r.beats, r.local_tempo, found,
                     sections(features.bands, r.beats, features.duration), features.bands, features.rms,
                     features.onset, r.downbeats, r.beats_per_bar, r.tracker)

@@ -147,3 +147,14 @@ def beat_times(onset: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     frames = refine(track(env, periods), env)
     times = np.clip((frames + ONSET_LAG_FRAMES) / FEATURE_RATE, 0, None)
     return times, bpm, 60.0 * FEATURE_RATE / periods[frames]
+
+
+def beat_strength(onset: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """How clearly each beat is heard, 0-1: the normalised onset strength at it (the peak within two frames),
+    two standard deviations of the track's onset envelope being 1."""
+    env = normalise_onset(onset)
+    if len(env) == 0:
+        return np.zeros(len(beats))
+    frames = np.clip(np.round(beats * FEATURE_RATE).astype(np.int64), 0, len(env) - 1)
+    peaks = np.array([env[max(0, f - 2): f + 3].max(initial=0.0) for f in frames])
+    return np.clip(peaks / 2.0, 0.0, 1.0)

@@ -6,13 +6,6 @@ import numpy as np
 
 from nemo_local.analysis.features import FEATURE_RATE
 
-DROP_WINDOW_S = 2.0        # compare this long before and after a candidate time
-DROP_ONSET_S = 0.4         # the first moments after it must carry the jump
-DROP_MIN_RATIO_DB = 6.0    # bass at least 6 dB stronger after than before
-DROP_MIN_GAP_S = 12.0      # drops closer than this are one drop
-DROP_CONTEXT_S = 16.0      # the bass must have been mostly away over this long before (a phrase, at 120 BPM)
-DROP_SUSTAIN_S = 8.0       # and must stay for this long after (a section, not a fill)
-DROP_MUSIC_BEFORE_S = 4.0  # the track must have played this much before: music starting is not a drop
 SILENT_DB = -50.0
 BAR_RISE_DB = 9.0          # on the bar grid: the bass this much above the loudest of the two bars before
 BAR_LEAD = 0.75            # of a bar before, only its first three quarters count: the last is a fill or pick-up
@@ -20,76 +13,13 @@ BAR_HOLD = 4               # and held for this many bars,
 BAR_HOLD_DB = 6.0          # each within this much of the track's usual bar, the first of the loudest of them,
 BAR_APART = 8              # one drop at most in this many bars,
 MOVE_BELOW_DB = 1.0        # a drop whose downbeat has less bass rise than this moves to where the bass rises
-BEAT_STRENGTH = 0.5        # with the beat clear over those bars (the network's mean activation at their beats)
+BEAT_STRENGTH = 0.5        # with the beat clear over those bars (mean `strength` at their beats, 0-1)
 SECTION_CONTEXT_S = 4.0
 SECTION_MIN_GAP_S = 8.0
 
 
 def _snap(time: float, beats: np.ndarray) -> float:
     return float(beats[np.argmin(np.abs(beats - time))]) if len(beats) else time
-
-
-def _is_drop(bass: np.ndarray, audible_before: np.ndarray, frame: int, floor: float) -> bool:
-    """The long checks, for a candidate that passed the 2-second ones.
-
-    A drop returns the bass after it was away for most of a phrase (the median over the 16 s before is 6 dB
-    below the median over the 8 s after), keeps it for a section (that median is at least the track's typical
-    bass) and comes after music (a track that starts loud has no drop at its start). A bass that drops out for
-    the last bar of a phrase and comes back fails the first check: over the phrase the bass was there.
-    """
-    context = int(DROP_CONTEXT_S * FEATURE_RATE)
-    sustain = int(DROP_SUSTAIN_S * FEATURE_RATE)
-    if audible_before[frame] < DROP_MUSIC_BEFORE_S * FEATURE_RATE:
-        return False
-    before = float(np.median(bass[max(0, frame - context): frame]))
-    after = float(np.median(bass[frame: frame + sustain]))
-    return after >= floor and 10 * np.log10((after + 1e-9) / (before + 1e-9)) >= DROP_MIN_RATIO_DB
-
-
-def drops(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray) -> list[float]:
-    """Times where the 20-150 Hz energy comes back: 6 dB or more after a break, for a section.
-
-    Judged by the bass against the track's own bass, not by overall loudness (a bass entry often leaves the
-    loudness as it was), and with silence allowed before (the stop before a drop is the commonest form). The
-    jump is measured at every feature frame (2 s before against 2 s after); candidates then pass the phrase
-    and section checks of `_is_drop`, and the peak is snapped to the nearest beat when one is within a third
-    of a beat. When unsure, no drop: a false one flashes the screen at a random moment.
-    """
-    window = int(DROP_WINDOW_S * FEATURE_RATE)
-    n = len(bass)
-    if n <= 2 * window:
-        return []
-    audible = 20 * np.log10(rms + 1e-6) > SILENT_DB
-    if not audible.any():
-        return []
-    floor = float(np.median(bass[audible]))
-    audible_before = np.concatenate([[0], np.cumsum(audible)])
-    cum_bass = np.concatenate([[0.0], np.cumsum(bass, dtype=np.float64)])
-    short = int(DROP_ONSET_S * FEATURE_RATE)
-    f = np.arange(window, n - window + 1)
-    before = (cum_bass[f] - cum_bass[f - window]) / window
-    after = (cum_bass[f + window] - cum_bass[f]) / window
-    onset = (cum_bass[f + short] - cum_bass[f]) / short    # a short window puts the peak on the first kick
-    ratio_db = 10 * np.log10((onset + 1e-9) / (before + 1e-9))
-    sustained_db = 10 * np.log10((after + 1e-9) / (before + 1e-9))
-    ok = (ratio_db >= DROP_MIN_RATIO_DB) & (sustained_db >= DROP_MIN_RATIO_DB / 2) & (after >= floor)
-    chosen: list[float] = []
-    for index in np.argsort(-np.where(ok, ratio_db, -np.inf)):
-        if not ok[index]:
-            break
-        lo = int(f[index])
-        rise = np.diff(bass[max(0, lo - 1): lo + short])            # the attack: the steepest bass rise
-        frame = max(0, lo - 1) + int(np.argmax(rise)) + 1
-        time = float(frame / FEATURE_RATE)
-        if all(abs(time - other) >= DROP_MIN_GAP_S for other in chosen) \
-                and _is_drop(bass, audible_before, frame, floor):
-            chosen.append(time)
-    period = float(np.median(np.diff(beats))) if len(beats) > 1 else 0.5
-    snapped = []
-    for time in chosen:
-        beat = _snap(time, beats)
-        snapped.append(beat if abs(beat - time) <= period / 3 else time)
-    return sorted(snapped)
 
 
 def _bar_levels(bass: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -105,15 +35,15 @@ def bar_drops(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray, downbeats: n
               strength: np.ndarray) -> list[float]:
     """Drops on the bar grid: downbeats where the bass (20-150 Hz) comes back, and the beat with it.
 
-    A drop starts a bar whose bass is BAR_RISE_DB above the loudest of the two bars before (of those, only the
-    first three quarters: a fill or pick-up on the last beat belongs to the build-up; silence before is allowed),
-    hits at full strength (not BAR_HOLD_DB below the bars after it) and holds for four bars (or to the end, if at
-    least two), each near the track's usual bar, with the beat clear over them (the network's activation at their
-    beats, `strength`, BEAT_STRENGTH on average); on a full bar after two full bars (a bar cut short says the count
-    was unsure there); after a bar's length of music (music starting is not a drop); one per eight bars. A bass
-    that leaves for the last bar of a phrase and comes back fails the first rule: the bar before the last was
-    loud. Without downbeats there is no drop: nothing says where a phrase starts. When unsure, no drop: a false
-    one flashes the screen at a random moment.
+    A drop starts a bar whose bass is BAR_RISE_DB above the loudest of the two bars before (of those, only the first
+    three quarters: a fill or pick-up on the last beat belongs to the build-up; silence before is allowed), hits at
+    full strength (not BAR_HOLD_DB below the bars after it) and holds for four bars (or to the end, if at least
+    two), each near the track's usual bar, with the beat clear over them (`strength` at their beats, BEAT_STRENGTH
+    on average: the network's activation, or the signal tracker's onset strength); on a full bar after two full bars
+    (a bar cut short says the count was unsure there); after a bar's length of music (music starting is not a drop);
+    one per eight bars. A bass that leaves for the last bar of a phrase and comes back fails the first rule: the bar
+    before the last was loud. Without downbeats there is no drop: nothing says where a phrase starts. When unsure,
+    no drop: a false one flashes the screen at a random moment.
     """
     found = sorted(_bar_candidates(bass, rms, beats, downbeats, strength), reverse=True)
     chosen: list[tuple[float, float]] = []               # (time, bar length)
