@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from nemo_local.analysis import bar_tracker, beat_model, beat_net  # noqa: E402
-from nemo_local.analysis.beats import beat_strength, beat_times  # noqa: E402
+from nemo_local.analysis.beats import beat_strength, beat_times, peaks_near  # noqa: E402
 from nemo_local.analysis.downbeats import downbeats  # noqa: E402
 from nemo_local.analysis.features import extract  # noqa: E402
 from nemo_local.analysis.structure import bar_drops, sections  # noqa: E402
@@ -60,8 +60,8 @@ def steps_for(path: Path) -> dict[str, Callable[[], object]]:
         steps["network activations"] = lambda: beat_net.activations(path, models)
         steps["bar tracker"] = lambda: bar_tracker.track(activation, beat_net.FPS)
         beats = bar_tracker.track(activation, beat_net.FPS)[0]
-        at = np.clip(np.round(beats * beat_net.FPS).astype(np.int64), 0, len(activation) - 1)
-        heard, strength = activation[at, 1], activation[at].sum(axis=1)
+        heard = peaks_near(activation[:, 1], beats, beat_net.FPS)
+        strength = peaks_near(activation.sum(axis=1), beats, beat_net.FPS)
     steps["downbeats"] = lambda: downbeats(beats, features, heard)
     bars = downbeats(beats, features, heard)[0]
     steps["drops"] = lambda: bar_drops(features.bass, features.rms, beats, bars, strength)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from nemo_local.analysis import bar_tracker, beat_model, beat_net
-from nemo_local.analysis.beats import beat_strength, beat_times
+from nemo_local.analysis.beats import beat_strength, beat_times, peaks_near
 from nemo_local.analysis.downbeats import downbeats
 from nemo_local.analysis.features import FEATURE_RATE, Features, extract
 from nemo_local.analysis.structure import SILENT_DB, bar_drops, sections
@@ -80,12 +80,10 @@ def neural_rhythm(path: Path, features: Features) -> Rhythm | None:
         return Rhythm(np.zeros(0), 0.0, np.zeros(0), np.zeros(0), 4, NEURAL, np.zeros(0))
     activation = beat_net.activations(path, models)
     beats, _, per_bar = bar_tracker.track(activation, beat_net.FPS)
-    frames = np.round(beats * beat_net.FPS).astype(np.int64)
-    near = [slice(max(0, f - 2), f + 3) for f in frames]
-    strength = np.array([activation[s].sum(axis=1).max(initial=0.0) for s in near])
+    strength = peaks_near(activation.sum(axis=1), beats, beat_net.FPS)
     if len(beats) < 2:
         return Rhythm(beats, 0.0, np.zeros(len(beats)), np.zeros(0), per_bar, NEURAL, strength)
-    bars, meter = downbeats(beats, features, np.array([activation[s, 1].max(initial=0.0) for s in near]))
+    bars, meter = downbeats(beats, features, peaks_near(activation[:, 1], beats, beat_net.FPS))
     gaps = np.diff(beats)
     gaps = np.append(gaps, gaps[-1])
     if len(gaps) >= 5:   # a beat's tempo: the median of the gaps around it, so one moved beat does not show

@@ -149,12 +149,14 @@ def beat_times(onset: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     return times, bpm, 60.0 * FEATURE_RATE / periods[frames]
 
 
+def peaks_near(values: np.ndarray, beats: np.ndarray, rate: float, reach: int = 2) -> np.ndarray:
+    """The largest of `values` (an envelope at `rate` frames a second) within `reach` frames of each beat; 0 for a
+    beat outside it."""
+    frames = np.round(beats * rate).astype(np.int64)
+    return np.array([values[max(0, f - reach): max(0, f + reach + 1)].max(initial=0.0) for f in frames])
+
+
 def beat_strength(onset: np.ndarray, beats: np.ndarray) -> np.ndarray:
     """How clearly each beat is heard, 0-1: the normalised onset strength at it (the peak within two frames),
     two standard deviations of the track's onset envelope being 1."""
-    env = normalise_onset(onset)
-    if len(env) == 0:
-        return np.zeros(len(beats))
-    frames = np.clip(np.round(beats * FEATURE_RATE).astype(np.int64), 0, len(env) - 1)
-    peaks = np.array([env[max(0, f - 2): f + 3].max(initial=0.0) for f in frames])
-    return np.clip(peaks / 2.0, 0.0, 1.0)
+    return np.clip(peaks_near(normalise_onset(onset), beats, FEATURE_RATE) / 2.0, 0.0, 1.0)

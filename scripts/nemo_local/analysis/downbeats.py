@@ -19,6 +19,7 @@ downbeats), and a drop on it must still pass every other rule. Only flat evidenc
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import numpy as np
 
@@ -46,16 +47,15 @@ def _frames(beats: np.ndarray, length: int) -> np.ndarray:
     return np.clip(np.round(beats * FEATURE_RATE).astype(np.int64), 0, max(0, length - 1))
 
 
-def _held(values: np.ndarray, frames: np.ndarray, reduce: str) -> np.ndarray:
-    """(beats, columns) `values` through each beat, to the next beat (the last to the end)."""
+def _held(values: np.ndarray, frames: np.ndarray, reduce: Callable[..., np.ndarray]) -> np.ndarray:
+    """(beats, columns) `values` through each beat, to the next beat (the last to the end), by `reduce`."""
     edges = np.concatenate([frames, [len(values)]])
-    pick = np.median if reduce == "median" else np.mean
-    return np.array([pick(values[a: max(a + 1, b)], axis=0) for a, b in itertools.pairwise(edges)])
+    return np.array([reduce(values[a: max(a + 1, b)], axis=0) for a, b in itertools.pairwise(edges)])
 
 
 def _chord_change(chroma: np.ndarray, frames: np.ndarray) -> np.ndarray:
     """Cosine distance between the (log) pitch-class profiles of the CHORD_BEATS beats after and before each."""
-    held = _held(chroma.astype(np.float64), frames, "mean")
+    held = _held(chroma.astype(np.float64), frames, np.mean)
     held = np.log1p(100.0 * held / (held.max() + 1e-12))
     change = np.zeros(len(frames))
     for i in range(1, len(frames)):
@@ -75,13 +75,11 @@ def beat_cues(beats: np.ndarray, features: Features, heard: np.ndarray | None = 
     centres = np.geomspace(BAND_LOW, BAND_HIGH, features.bands.shape[1] + 1)
     centres = np.sqrt(centres[:-1] * centres[1:])
     harmony = features.bands[:, (centres >= HARMONY_HZ[0]) & (centres <= HARMONY_HZ[1])].astype(np.float64)
-    held = _held(harmony, frames, "median")   # the median keeps what is held (chords), not drum hits
+    held = _held(harmony, frames, np.median)   # the median keeps what is held (chords), not drum hits
     spectrum = np.zeros(len(frames))
     spectrum[1:] = np.sqrt(np.mean(np.diff(held, axis=0) ** 2, axis=1))
     spectrum[0] = np.median(spectrum[1:]) if len(spectrum) > 1 else 0.0
-    cues = {"spectrum": _z(spectrum), "bass": _z(attack)}
-    if len(features.chroma) == len(features.bass):
-        cues["chroma"] = _z(_chord_change(features.chroma, frames))
+    cues = {"chroma": _z(_chord_change(features.chroma, frames)), "spectrum": _z(spectrum), "bass": _z(attack)}
     if heard is not None:
         cues["network"] = _z(np.asarray(heard, np.float64))
     return cues
@@ -100,8 +98,8 @@ def count_beats(evidence: np.ndarray, meters: tuple[int, ...] = METERS) -> tuple
                 move[k, starts] = np.log(SHORT_BAR / len(meters))
         else:
             for other, start in zip(meters, starts, strict=True):
-                stay = other == meter or len(meters) == 1
-                move[k, start] = np.log1p(-METER_CHANGE) if stay else np.log(METER_CHANGE / (len(meters) - 1))
+                move[k, start] = (np.log1p(-METER_CHANGE) if other == meter
+                                  else np.log(METER_CHANGE / (len(meters) - 1)))
     on_one = np.array([place == 0 for _, place in states])
     score = np.where(on_one, EVIDENCE_SCALE * evidence[0], 0.0)
     back = np.zeros((len(evidence), len(states)), np.int8)

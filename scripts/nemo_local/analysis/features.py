@@ -6,7 +6,7 @@ At RATE = 12 kHz and HOP = 200 samples a feature frame is 1/60 s: two per video 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +31,7 @@ class Features:
     bass: np.ndarray               # (n,) 20-150 Hz energy (linear power), float32
     rms: np.ndarray                # (n,) RMS of each hop, float32
     duration: float                # seconds of audio decoded
-    chroma: np.ndarray = field(default_factory=lambda: np.zeros((0, 12), np.float32))
-    """(n, 12) power of each pitch class (A, A#, ... G#), float32: where the harmony changes"""
+    chroma: np.ndarray             # (n, 12) power of each pitch class (A, A#, ... G#), float32: chord changes
 
     @property
     def times(self) -> np.ndarray:
