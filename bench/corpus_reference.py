@@ -17,18 +17,62 @@ from __future__ import annotations
 import itertools
 import json
 import sys
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pretty_midi
 
 KICKS = {35, 36}
 LOW_PITCH = 48                         # C3, 131 Hz: below it a note is heard as the bass
 RISE_DB = 9.0                          # a drop: the low stem this much louder than the loudest of the two bars before
+SONG_WIDE = {"set_tempo", "time_signature", "key_signature"}
+TAIL_S = (-1.0, 25.0)                  # the audio lasts as long as the MIDI read, plus the last notes' release
+
+
+def load(path: str) -> pretty_midi.PrettyMIDI:
+    """The MIDI file as a player hears it. pretty_midi reads tempo and meter from the first track only (it warns and
+    goes on); FluidSynth, like every player, from any track. Seven Freedoom songs keep their tempo on the second
+    track: read by pretty_midi alone their beats were at 120 BPM while their audio plays at 70-135. So the tempo,
+    meter and key events of every track are moved to the first before pretty_midi reads the file."""
+    import io
+
+    import mido
+    import pretty_midi
+
+    song = mido.MidiFile(path)
+    if song.type == 1 and any(m.type in SONG_WIDE for track in song.tracks[1:] for m in track):
+        moved: list[tuple[int, mido.Message]] = []
+        for k, track in enumerate(song.tracks):
+            events = list(zip(itertools.accumulate(m.time for m in track), track, strict=True))
+            if k > 0:
+                moved += [(t, m) for t, m in events if m.type in SONG_WIDE]
+                song.tracks[k] = _track([(t, m) for t, m in events if m.type not in SONG_WIDE])
+        first = list(zip(itertools.accumulate(m.time for m in song.tracks[0]), song.tracks[0], strict=True))
+        song.tracks[0] = _track(sorted(first + moved, key=lambda event: event[0]))
+    data = io.BytesIO()
+    song.save(file=data)
+    data.seek(0)
+    return pretty_midi.PrettyMIDI(data)
+
+
+def _track(events: list[tuple[int, Any]]) -> Any:
+    """A mido track from (absolute tick, message) pairs."""
+    import mido
+
+    track, last = mido.MidiTrack(), 0
+    for tick, message in events:
+        track.append(message.copy(time=tick - last))
+        last = tick
+    return track
 
 
 def truth(path: str, seconds: float) -> dict[str, object]:
-    import pretty_midi
-
-    midi = pretty_midi.PrettyMIDI(path)
+    midi = load(path)
+    if not TAIL_S[0] <= seconds - midi.get_end_time() <= TAIL_S[1]:
+        raise SystemExit(f"{path}: the MIDI read lasts {midi.get_end_time():.1f} s, its audio {seconds:.1f} s: "
+                         "its beats would not be the audio's")
     beats = midi.get_beats()
     downbeats = midi.get_downbeats()
     beats, downbeats = beats[beats < seconds], downbeats[downbeats < seconds]
@@ -88,9 +132,7 @@ def librosa_beats(path: str) -> dict[str, object]:
 
 def low_stem(path: str, out: str) -> None:
     """The song with only what a drop brings back: the kick drum and every note under C3, whatever plays it."""
-    import pretty_midi
-
-    midi = pretty_midi.PrettyMIDI(path)
+    midi = load(path)
     for instrument in midi.instruments:
         instrument.notes = [n for n in instrument.notes
                             if (n.pitch in KICKS if instrument.is_drum else n.pitch < LOW_PITCH)]

@@ -8,9 +8,9 @@ by side with librosa's beat tracker on the same audio, in the same run.
 The corpus: the 66 distinct MIDI songs of Freedoom (Debian's `freedoom` package; rock, metal, electronic, ambient and
 orchestral game music by many composers), rendered to audio with FluidSynth and the FluidR3 General MIDI
 soundfont (Debian's `fluidsynth` and `fluid-soundfont-gm`). Ground truth comes from each MIDI file alone: its tempo
-map and time signatures give the beats and downbeats (pretty_midi), its notes the character of the song (straight;
-syncopated or swung: kicks between the beats or off-beat notes on the triplet; no drums), whether the grid is the
-music's (songs played in freely are listed apart); and the drops, heard in a second rendering of each song with
+map and time signatures give the beats and downbeats (read as a player reads them: tempo events from any
+track), its notes the character of the song (straight; syncopated or swung: kicks between the beats or off-beat
+notes on the triplet; no drums), whether the grid is the music's (songs played in freely are listed apart); and the drops, heard in a second rendering of each song with
 only its kick drum and its notes under C3 (the "low stem"): a downbeat where that stem comes back 9 dB above the
 loudest of the two bars before, and holds for four bars. Nothing is committed: MIDI and audio go to bench/.corpus, and
 librosa and pretty_midi live in their own environment, bench/.reference, made on first use
@@ -76,7 +76,7 @@ def midi_songs() -> list[Path]:
 
 def rendered(midi: Path) -> Path:
     wav = CORPUS / ("low-audio" if midi.parent.name == "low" else "audio") / f"{midi.stem}.wav"
-    if not wav.exists():
+    if not wav.exists() or wav.stat().st_mtime < midi.stat().st_mtime:
         wav.parent.mkdir(parents=True, exist_ok=True)
         part = wav.with_suffix(".part.wav")
         subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.6", "-r", "44100", "-F", str(part), str(SOUNDFONT),
@@ -88,7 +88,8 @@ def rendered(midi: Path) -> Path:
 def low_stem(midi: Path) -> Path:
     """The song's kicks and low notes alone, rendered: where its drops can be heard without the rest."""
     stem = CORPUS / "low" / f"{midi.stem}.mid"
-    if not stem.exists():
+    maker = ROOT / "bench" / "corpus_reference.py"
+    if not stem.exists() or stem.stat().st_mtime < maker.stat().st_mtime:     # made by an older reader
         stem.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([str(REFERENCE / "bin" / "python"), str(ROOT / "bench" / "corpus_reference.py"), "low-stem",
                         str(midi), str(stem)], check=True, capture_output=True)

@@ -22,7 +22,7 @@ from nemo_local.analysis.downbeats import downbeats
 from nemo_local.analysis.features import FEATURE_RATE, Features, extract
 from nemo_local.analysis.structure import SILENT_DB, bar_drops, sections
 
-VERSION = 6
+VERSION = 7
 NEURAL, SIGNAL = "beatnet", "signal"
 log = logging.getLogger(__name__)
 

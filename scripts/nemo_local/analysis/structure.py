@@ -13,7 +13,7 @@ BAR_HOLD = 4               # and held for this many bars,
 BAR_HOLD_DB = 6.0          # each within this much of the track's usual bar, the first of the loudest of them,
 BAR_APART = 8              # one drop at most in this many bars,
 MOVE_BELOW_DB = 1.0        # a drop whose downbeat has less bass rise than this moves to where the bass rises
-BEAT_STRENGTH = 0.5        # with the beat clear over those bars (mean `strength` at their beats, 0-1)
+BEAT_STRENGTH = 0.45       # with the beat clear over those bars (mean `strength` at their beats, 0-1)
 SECTION_CONTEXT_S = 4.0
 SECTION_MIN_GAP_S = 8.0
 
