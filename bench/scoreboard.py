@@ -10,11 +10,11 @@ orchestral game music by many composers), rendered to audio with FluidSynth and 
 soundfont (Debian's `fluidsynth` and `fluid-soundfont-gm`). Ground truth comes from each MIDI file alone: its tempo
 map and time signatures give the beats and downbeats (read as a player reads them: tempo events from any
 track), its notes the character of the song (straight; syncopated or swung: kicks between the beats or off-beat
-notes on the triplet; no drums), whether the grid is the music's (songs played in freely are listed apart); and the drops, heard in a second rendering of each song with
-only its kick drum and its notes under C3 (the "low stem"): a downbeat where that stem comes back 9 dB above the
-loudest of the two bars before, and holds for four bars. Nothing is committed: MIDI and audio go to bench/.corpus, and
-librosa and pretty_midi live in their own environment, bench/.reference, made on first use
-(bench/corpus_reference.py runs there).
+notes on the triplet; no drums), whether the grid is the music's (songs played in freely are listed apart); and
+the drops, heard in a second rendering of each song with only its kick drum and its notes under C3 (the "low
+stem"): a downbeat where that stem comes back 9 dB above the loudest of the two bars before, and holds for four
+bars. Nothing is committed: MIDI and audio go to bench/.corpus, and librosa and pretty_midi live in their own
+environment, bench/.reference, made on first use (bench/corpus_reference.py runs there).
 
 Scores: beat and downbeat F-measure within 70 ms, the first 5 s ignored (as mir_eval does); tempo right within 4 %
 or off by a metrical factor (x2, x1/2, x3/2, x2/3); drops: precision and recall within one beat. Not a test:
