@@ -44,17 +44,20 @@ def load(path: str) -> pretty_midi.PrettyMIDI:
     song = mido.MidiFile(path)
     if song.type == 1 and any(m.type in SONG_WIDE for track in song.tracks[1:] for m in track):
         moved: list[tuple[int, mido.Message]] = []
-        for k, track in enumerate(song.tracks):
-            events = list(zip(itertools.accumulate(m.time for m in track), track, strict=True))
-            if k > 0:
-                moved += [(t, m) for t, m in events if m.type in SONG_WIDE]
-                song.tracks[k] = _track([(t, m) for t, m in events if m.type not in SONG_WIDE])
-        first = list(zip(itertools.accumulate(m.time for m in song.tracks[0]), song.tracks[0], strict=True))
-        song.tracks[0] = _track(sorted(first + moved, key=lambda event: event[0]))
+        for k in range(1, len(song.tracks)):
+            events = _absolute(song.tracks[k])
+            moved += [(t, m) for t, m in events if m.type in SONG_WIDE]
+            song.tracks[k] = _track([(t, m) for t, m in events if m.type not in SONG_WIDE])
+        song.tracks[0] = _track(sorted(_absolute(song.tracks[0]) + moved, key=lambda event: event[0]))
     data = io.BytesIO()
     song.save(file=data)
     data.seek(0)
     return pretty_midi.PrettyMIDI(data)
+
+
+def _absolute(track: Any) -> list[tuple[int, Any]]:
+    """A mido track's messages with their absolute ticks."""
+    return list(zip(itertools.accumulate(m.time for m in track), track, strict=True))
 
 
 def _track(events: list[tuple[int, Any]]) -> Any:

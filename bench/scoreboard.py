@@ -44,6 +44,7 @@ from nemo_local.analysis import analyse  # noqa: E402
 
 CORPUS = ROOT / "bench" / ".corpus"
 REFERENCE = ROOT / "bench" / ".reference"
+READER = ROOT / "bench" / "corpus_reference.py"      # runs in REFERENCE: the truth, the low stems, librosa
 WADS = [Path("/usr/share/games/doom/freedoom1.wad"), Path("/usr/share/games/doom/freedoom2.wad")]
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 DEBIAN = "apt-get install freedoom fluidsynth fluid-soundfont-gm"
@@ -88,11 +89,10 @@ def rendered(midi: Path) -> Path:
 def low_stem(midi: Path) -> Path:
     """The song's kicks and low notes alone, rendered: where its drops can be heard without the rest."""
     stem = CORPUS / "low" / f"{midi.stem}.mid"
-    maker = ROOT / "bench" / "corpus_reference.py"
-    if not stem.exists() or stem.stat().st_mtime < maker.stat().st_mtime:     # made by an older reader
+    if not stem.exists() or stem.stat().st_mtime < READER.stat().st_mtime:     # made by an older reader
         stem.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([str(REFERENCE / "bin" / "python"), str(ROOT / "bench" / "corpus_reference.py"), "low-stem",
-                        str(midi), str(stem)], check=True, capture_output=True)
+        subprocess.run([str(REFERENCE / "bin" / "python"), str(READER), "low-stem", str(midi), str(stem)],
+                       check=True, capture_output=True)
     return rendered(stem)
 
 
@@ -101,8 +101,8 @@ def reference(songs: list[tuple[Path, Path, float]]) -> list[dict[str, Any]]:
     listing = CORPUS / "songs.json"
     listing.write_text(json.dumps([{"midi": str(m), "wav": str(w), "seconds": s, "low": str(low_stem(m))}
                                    for m, w, s in songs]))
-    proc = subprocess.run([str(REFERENCE / "bin" / "python"), str(ROOT / "bench" / "corpus_reference.py"),
-                           str(listing)], capture_output=True, text=True, check=True)
+    proc = subprocess.run([str(REFERENCE / "bin" / "python"), str(READER), str(listing)], capture_output=True,
+                          text=True, check=True)
     return list(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
