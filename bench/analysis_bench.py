@@ -33,7 +33,7 @@ from nemo_local.analysis.beats import beat_strength, beat_times, peaks_near  # n
 from nemo_local.analysis.downbeats import downbeats  # noqa: E402
 from nemo_local.analysis.features import extract  # noqa: E402
 from nemo_local.analysis.structure import bar_drops, sections  # noqa: E402
-from nemo_local.synth import demo_track, write_wav  # noqa: E402
+from nemo_local.media.synth import demo_track, write_wav  # noqa: E402
 
 
 def best_of(runs: int, step: Callable[[], object]) -> float:

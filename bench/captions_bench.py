@@ -63,10 +63,10 @@ def speech(folder: Path, minutes: float) -> Path:
 
 
 def child(kind: str, audio: Path, out: Path) -> dict[str, Any]:
-    from nemo_local import asr
-    from nemo_local.director import direct
-    from nemo_local.media import probe
+    from nemo_local.director.turn import direct
+    from nemo_local.media.ffmpeg import probe
     from nemo_local.render import RenderJob, get_renderer
+    from nemo_local.speech import asr
 
     duration = probe(audio).duration or 0.0
     started = time.perf_counter()

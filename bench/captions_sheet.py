@@ -19,10 +19,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from contact_sheet import ASPECT_SIZES, ASPECT_WORDS, FPS, arguments, cover_sheet, still  # noqa: E402
 from montage_sheet import scene  # noqa: E402
 
-from nemo_local import asr  # noqa: E402
-from nemo_local.director import direct  # noqa: E402
-from nemo_local.media import probe  # noqa: E402
+from nemo_local.director.turn import direct  # noqa: E402
+from nemo_local.media.ffmpeg import probe  # noqa: E402
 from nemo_local.render import RenderJob, get_renderer  # noqa: E402
+from nemo_local.speech import asr  # noqa: E402
 
 TEXT = ("Welcome back to the Nemo show. This week we talk about turning a podcast into a video, "
         "and why captions matter when people scroll with the sound off.")

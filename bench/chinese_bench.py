@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from nemo_local import asr, speech_models  # noqa: E402
-from nemo_local.media import probe  # noqa: E402
+from nemo_local.media.ffmpeg import probe  # noqa: E402
+from nemo_local.speech import asr, models  # noqa: E402
 
 SENTENCES = [
     "今天天气很好，我们去公园散步吧。", "欢迎收听本期节目，我是主持人小明。",
@@ -54,7 +54,7 @@ def main() -> None:
                               capture_output=True, text=True, check=True)
         onsets = json.loads(made.stdout.strip().splitlines()[-1])
         duration = probe(path).duration or 0.0
-        speech_models.model_source("zh")   # its files found and hashed before the clock starts; loading is timed
+        models.model_source("zh")   # its files found and hashed before the clock starts; loading is timed
         started = time.perf_counter()
         heard = asr.transcribe(path, language="zh")
         seconds = time.perf_counter() - started

@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from nemo_local.analysis import analyse  # noqa: E402
-from nemo_local.media import ffmpeg_exe  # noqa: E402
+from nemo_local.media.ffmpeg import ffmpeg_exe  # noqa: E402
+from nemo_local.media.synth import demo_track, write_wav  # noqa: E402
 from nemo_local.render import RenderJob, get_renderer  # noqa: E402
 from nemo_local.render.styles import STYLES  # noqa: E402
-from nemo_local.synth import demo_track, write_wav  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from render_bench import natural_photo  # noqa: E402

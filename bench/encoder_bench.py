@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from render_bench import make_inputs, natural_photo  # noqa: E402
 
-from nemo_local.media import ffmpeg_exe  # noqa: E402
+from nemo_local.media.ffmpeg import ffmpeg_exe  # noqa: E402
 from nemo_local.render import RenderJob, get_renderer  # noqa: E402
 from nemo_local.render.settings import EncodeSettings  # noqa: E402
 

@@ -48,7 +48,7 @@ def photos(folder: Path, count: int) -> list[Path]:
 
 
 def clips(folder: Path, count: int) -> list[Path]:
-    from nemo_local.media import ffmpeg_exe
+    from nemo_local.media.ffmpeg import ffmpeg_exe
 
     out = []
     for k in range(count):
@@ -62,9 +62,9 @@ def clips(folder: Path, count: int) -> list[Path]:
 
 def child(audio: Path, pictures: list[Path], out: Path) -> dict[str, Any]:
     from nemo_local.analysis import analyse
-    from nemo_local.director import direct
-    from nemo_local.media import probe
-    from nemo_local.montage import rhythm_of
+    from nemo_local.director.montage import rhythm_of
+    from nemo_local.director.turn import direct
+    from nemo_local.media.ffmpeg import probe
     from nemo_local.render import RenderJob, get_renderer
 
     files = [{"file_id": "audio", "filename": audio.name, "kind": "audio",

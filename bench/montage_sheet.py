@@ -23,10 +23,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from contact_sheet import ASPECT_SIZES, ASPECT_WORDS, FPS, SECONDS, arguments, cover_sheet, still  # noqa: E402
 
 from nemo_local.analysis import analyse  # noqa: E402
-from nemo_local.director import ASPECTS, direct  # noqa: E402
-from nemo_local.montage import rhythm_of  # noqa: E402
+from nemo_local.director.montage import rhythm_of  # noqa: E402
+from nemo_local.director.turn import ASPECTS, direct  # noqa: E402
+from nemo_local.media.synth import demo_track, write_wav  # noqa: E402
 from nemo_local.render import RenderJob, get_renderer  # noqa: E402
-from nemo_local.synth import demo_track, write_wav  # noqa: E402
 
 SKIES = [((255, 150, 90), (60, 40, 110)), ((120, 190, 255), (20, 60, 140)), ((255, 210, 120), (200, 80, 60)),
          ((90, 200, 180), (20, 50, 80))]

@@ -24,7 +24,7 @@ from encoder_bench import draft  # noqa: E402
 from render_bench import make_inputs  # noqa: E402
 
 from nemo_local.analysis import analyse  # noqa: E402
-from nemo_local.media import probe  # noqa: E402
+from nemo_local.media.ffmpeg import probe  # noqa: E402
 from nemo_local.render import RenderJob, get_renderer  # noqa: E402
 
 

@@ -33,8 +33,8 @@ TITLE = "Night Drive"
 def make_inputs(folder: Path, minutes: float) -> tuple[Path, Path]:
     import numpy as np
 
-    from nemo_local.media import ffmpeg_exe
-    from nemo_local.synth import demo_track, write_wav
+    from nemo_local.media.ffmpeg import ffmpeg_exe
+    from nemo_local.media.synth import demo_track, write_wav
 
     seconds = minutes * 60
     track = demo_track(seconds=seconds, bpm=124, drop_at=seconds * 0.55, rate=44100)
@@ -80,7 +80,7 @@ def natural_photo(path: Path, seed: int = 3) -> Path:
 
 
 def engine_child(audio: Path, image: Path, out: Path) -> dict[str, float]:
-    from nemo_local.media import probe
+    from nemo_local.media.ffmpeg import probe
     from nemo_local.render import RenderJob, get_renderer
 
     duration = probe(audio).duration or 0.0
@@ -100,7 +100,7 @@ def recipe_child(audio: Path, image: Path, out: Path) -> dict[str, float]:
     """The usual ffmpeg audiogram: image decoded once and looped, showwaves, drawtext, a progress bar."""
     from PIL import ImageFont
 
-    from nemo_local.media import ffmpeg_exe, probe
+    from nemo_local.media.ffmpeg import ffmpeg_exe, probe
 
     duration = probe(audio).duration or 0.0
     font = out.with_suffix(".ttf")

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from nemo_local.config import ServerConfig
-from nemo_local.media import ffmpeg_exe
-from nemo_local.server import RunningServer, start_in_thread
-from nemo_local.synth import demo_track, write_wav
+from nemo_local.media.ffmpeg import ffmpeg_exe
+from nemo_local.media.synth import demo_track, write_wav
+from nemo_local.service.config import ServerConfig
+from nemo_local.service.server import RunningServer, start_in_thread
 
 ADMIN_SECRET = "test-admin-secret"
 ADMIN = {"X-Admin-Secret": ADMIN_SECRET}

@@ -12,8 +12,8 @@ import pytest
 from nemo_local.analysis import analyse, beat_model
 from nemo_local.analysis.features import FEATURE_RATE, extract
 from nemo_local.analysis.structure import bar_drops
-from nemo_local.media import ffmpeg_exe
-from nemo_local.synth import demo_track, write_wav
+from nemo_local.media.ffmpeg import ffmpeg_exe
+from nemo_local.media.synth import demo_track, write_wav
 
 TOLERANCE = 0.07
 
@@ -206,7 +206,7 @@ def place(out: np.ndarray, rate: int, time: float, hit: np.ndarray) -> None:
 
 def swung_groove(bpm: float, seconds: float, rate: int = 22050) -> tuple[np.ndarray, np.ndarray]:
     """Kick on 1 and 3 with a pickup, snare on 2 and 4, and hats in triplet swing, the off-beat one louder."""
-    from nemo_local.synth import _kick, _noise_hit
+    from nemo_local.media.synth import _kick, _noise_hit
 
     rng = np.random.default_rng(3)
     period = 60 / bpm
@@ -241,7 +241,7 @@ def bar_song(bpm: float, meter: int, seconds: float = 40, kick_every_beat: bool 
     """A song in `meter` that starts on the second beat of a bar (a pickup): the kick on 1 (or on every beat),
     snares on 2 and 4 in 4/4, a hat on every beat, and a new chord on every bar; bar number `short_bar` (if given)
     has two beats. Returns (samples, downbeats)."""
-    from nemo_local.synth import _kick, _noise_hit
+    from nemo_local.media.synth import _kick, _noise_hit
 
     rng = np.random.default_rng(5)
     beats = np.arange(0, seconds - 0.5, 60 / bpm)
@@ -287,7 +287,7 @@ def test_after_a_bar_of_two_beats_the_downbeats_follow_the_new_bar(tmp_path: Pat
 def test_a_bar_marked_only_by_the_backbeat_starts_on_a_kick_not_a_snare(tmp_path: Path) -> None:
     """A kick on every beat, snares on 2 and 4, one chord: beats 1 and 3 sound alike, so either may start the bar
     (both are right for a cut), but never a snare beat."""
-    from nemo_local.synth import _kick, _noise_hit
+    from nemo_local.media.synth import _kick, _noise_hit
 
     rate, rng = 22050, np.random.default_rng(4)
     beats = np.arange(0, 49.5, 0.5)

@@ -14,7 +14,7 @@ import pytest
 from httpx_sse import connect_sse
 
 from conftest import ADMIN, User, admin, arm, new_user
-from nemo_local.media import ffmpeg_exe, probe
+from nemo_local.media.ffmpeg import ffmpeg_exe, probe
 
 UPLOAD = "/api/upload-video/nemo_agent/me/{}"
 STATE = "/api/state/nemo_agent/me/{}/latest"

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from nemo_local.analysis import analyse, bar_tracker, beat_model, beat_net
-from nemo_local.synth import demo_track, write_wav
+from nemo_local.media.synth import demo_track, write_wav
 
 needs_weights = pytest.mark.skipif(not beat_model.available(),
                                    reason=f"the beat model is not installed: {beat_model.INSTALL}")

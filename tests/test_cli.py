@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from conftest import ADMIN, admin, arm, request_count
-from nemo_local.media import probe
+from nemo_local.media.ffmpeg import probe
 from nemo_skill import errors, skill
 from nemo_skill.upload import check_files
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from nemo_local.director import LOCAL_CAN, default_style, direct
+from nemo_local.director.turn import LOCAL_CAN, default_style, direct
 
 AUDIO = {"file_id": "f_a", "filename": "song.mp3", "kind": "audio", "info": {"duration": 12.5}}
 IMAGE = {"file_id": "f_i", "filename": "cover.jpg", "kind": "image", "info": {"width": 800, "height": 800}}

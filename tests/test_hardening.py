@@ -17,9 +17,10 @@ import httpx
 import pytest
 
 from conftest import ADMIN, User, admin, arm, new_user, request_count
-from nemo_local import procs, uploads
-from nemo_local.draft_schema import DraftInvalid, validate
-from nemo_local.synth import demo_track, write_wav
+from nemo_local.draft import DraftInvalid, validate
+from nemo_local.media import procs
+from nemo_local.media.synth import demo_track, write_wav
+from nemo_local.service import uploads
 from nemo_skill import errors
 from test_backend_api import RENDER, draft_of, ready_session, start_render, upload, wait_render
 
@@ -299,8 +300,8 @@ class TestServerExposure:
         assert httpx.get(url, headers=ADMIN).json() == {"faults": []}
 
     def test_serve_writes_the_admin_secret_privately_and_never_prints_it(self, tmp_path: Path) -> None:
-        from nemo_local.config import ServerConfig
-        from nemo_local.server import write_admin_secret
+        from nemo_local.service.config import ServerConfig
+        from nemo_local.service.server import write_admin_secret
         config = ServerConfig(data_dir=tmp_path, enable_faults=True)
         config.prepare()
         path = write_admin_secret(config)
@@ -472,7 +473,7 @@ def test_a_path_the_system_refuses_is_one_line_and_exit_7(cli: Any) -> None:
 
 
 def test_local_formats_upload_ogg_opus_and_aiff(start_server: Any, tmp_path: Path, wav: Path) -> None:
-    from nemo_local.media import ffmpeg_exe
+    from nemo_local.media.ffmpeg import ffmpeg_exe
     server = start_server(tmp_path / "local", cloud_emulation=False)
     user = new_user(server.url, "formats")
     session = user.new_session()
@@ -502,7 +503,7 @@ def test_local_mode_takes_twenty_minutes_without_a_credit_error(start_server: An
     """A 20-minute track (an 8 kbit/s MP3, small enough for the test's upload limit) is accepted and rendered
     by the local backend with no credit error; the render is cancelled once it runs (its length is not the
     point, the credits are)."""
-    from nemo_local.media import ffmpeg_exe
+    from nemo_local.media.ffmpeg import ffmpeg_exe
     track = tmp_path / "long.mp3"
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=110:sample_rate=8000",
                     "-t", "1200", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "8k", str(track)], check=True)

@@ -14,12 +14,12 @@ import pytest
 from PIL import Image
 
 from nemo_local.analysis import analyse
-from nemo_local.director import direct
-from nemo_local.media import ffmpeg_exe, probe
-from nemo_local.montage import Rhythm, cut_times, plan, rhythm_of
+from nemo_local.director.montage import Rhythm, cut_times, plan, rhythm_of
+from nemo_local.director.turn import direct
+from nemo_local.media.ffmpeg import ffmpeg_exe, probe
+from nemo_local.media.synth import demo_track, write_wav
 from nemo_local.render import RenderJob, get_renderer
 from nemo_local.render.pictures import Still, load_rgb
-from nemo_local.synth import demo_track, write_wav
 from test_render import decoded
 
 FPS = 30

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from nemo_local.analysis import analyse
-from nemo_local.director import direct
-from nemo_local.media import ffmpeg_exe
+from nemo_local.director.turn import direct
+from nemo_local.media.ffmpeg import ffmpeg_exe
+from nemo_local.media.synth import demo_track, write_wav
 from nemo_local.render.colour import hex_rgb, yuv
 from nemo_local.render.frame import gradient_background, image_background
 from nemo_local.render.layers import flash_levels, hot_colour
 from nemo_local.render.timing import build
-from nemo_local.synth import demo_track, write_wav
 from test_render import draft, luma_frames, render
 
 AUDIO = [{"kind": "audio", "filename": "a.wav", "file_id": "f1", "info": {"duration": 8.0}}]

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from nemo_local.analysis import analyse
-from nemo_local.director import ASPECTS
-from nemo_local.media import ffmpeg_exe, parse_ffmpeg_banner, probe
+from nemo_local.director.turn import ASPECTS
+from nemo_local.media.ffmpeg import ffmpeg_exe, parse_ffmpeg_banner, probe
+from nemo_local.media.synth import demo_track, write_wav
 from nemo_local.render import RenderJob, get_renderer
 from nemo_local.render.styles import STYLES
-from nemo_local.synth import demo_track, write_wav
 
 FPS = 30
 SECONDS = 8.0

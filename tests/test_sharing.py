@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from nemo_local.director import direct
-from nemo_local.media import ffmpeg_exe, probe
+from nemo_local.director.turn import direct
+from nemo_local.media.ffmpeg import ffmpeg_exe, probe
+from nemo_local.media.synth import demo_track, write_wav
 from nemo_local.render.settings import capped_video_kbps
-from nemo_local.synth import demo_track, write_wav
 from nemo_skill.destinations import DESTINATIONS, MB, output_options, parse_size
 
 AUDIO = [{"kind": "audio", "filename": "song.mp3", "file_id": "f1", "info": {"duration": 700.0}}]

@@ -21,7 +21,7 @@ import httpx
 import pytest
 import yaml
 
-from nemo_local.config import CLOUD_MAX_UPLOAD_BYTES, ServerConfig
+from nemo_local.service.config import CLOUD_MAX_UPLOAD_BYTES, ServerConfig
 from nemo_skill import errors, filetypes, skill, variants
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,7 +81,7 @@ class TestSkillMdMatchesSkillYaml:
         assert ServerConfig().max_upload_bytes is None   # local: what the disk allows
 
     def test_every_endpoint_is_served_by_the_local_backend(self, tmp_path: Path) -> None:
-        from nemo_local.app import create_app
+        from nemo_local.service.app import create_app
         app = create_app(ServerConfig(data_dir=tmp_path))
         served = {getattr(r, "path", "") for r in app.routes}
         for path in CONFIG["api"]["endpoints"].values():

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from nemo_skill import errors, gui, local, routing, skill, timeline
+from nemo_skill import errors, gui, hosts, local, routing, skill, timeline
 from nemo_skill import export as exporting
 from nemo_skill.api import Api, Settings
 from nemo_skill.chat import run_turn
@@ -202,7 +202,7 @@ def connect(args: argparse.Namespace) -> Iterator[Api]:
         base, key, is_local = server.url, "local", True
     else:
         base = api_base(env_url or str(cfg["api"]["base_url"]))
-        key, is_local = base, local.is_loopback(base)
+        key, is_local = base, hosts.is_loopback(base)
     store = Store()
     if store.folder.exists() and not store.folder.is_dir():
         raise errors.InputError(f"the config folder {store.folder} is a file",
@@ -418,8 +418,8 @@ def cmd_local_only(args: argparse.Namespace, out: Out) -> None:
 
 def _local_only(args: argparse.Namespace, out: Out) -> None:
     if args.command == "serve":
-        from nemo_local.config import ServerConfig, default_data_dir
-        from nemo_local.server import UnsafeBind, serve
+        from nemo_local.service.config import ServerConfig, default_data_dir
+        from nemo_local.service.server import UnsafeBind, serve
         key = os.environ.get("NEMO_SERVER_KEY", "").strip() or None
         if key is not None and len(key) < 16:
             raise errors.UsageError("NEMO_SERVER_KEY is shorter than 16 characters",
@@ -434,7 +434,7 @@ def _local_only(args: argparse.Namespace, out: Out) -> None:
             raise errors.UsageError(str(exc), hint="Set NEMO_SERVER_KEY (16+ characters) to serve beyond loopback; "
                                                    "clients send it from the same variable.") from None
     elif args.command == "demo-track":
-        from nemo_local.synth import write_demo_track
+        from nemo_local.media.synth import write_demo_track
         if args.output.exists() and not args.force:
             raise errors.InputError(f"{args.output} exists", hint="Pass --force to replace it.")
         path = write_demo_track(args.output, args.seconds)

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import errno
-import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from nemo_skill import errors
 
 INSTALL_HINT = "Install the local backend: python3 -m pip install -e '{folder}[local]'"
-
-
-def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @contextmanager
@@ -44,7 +32,7 @@ def backend_errors(folder: Path, port: int | None = None) -> Iterator[None]:
 def start(folder: Path, data_dir: Path | None = None) -> Any:
     """Start the backend in a thread; returns a handle with .url and .stop()."""
     with backend_errors(folder):
-        from nemo_local.config import ServerConfig, default_data_dir
-        from nemo_local.server import start_in_thread
+        from nemo_local.service.config import ServerConfig, default_data_dir
+        from nemo_local.service.server import start_in_thread
 
         return start_in_thread(ServerConfig(data_dir=data_dir or default_data_dir()))

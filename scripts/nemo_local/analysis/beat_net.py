@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from nemo_local.analysis.beat_model import Weights
-from nemo_local.media import pcm_stream
+from nemo_local.media.ffmpeg import pcm_stream
 
 RATE = 22050
 FPS = 50

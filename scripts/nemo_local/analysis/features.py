@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nemo_local.media import pcm_stream
+from nemo_local.media.ffmpeg import pcm_stream
 
 RATE = 12000
 HOP = 200

@@ -1,5 +1,13 @@
-"""Draft -> MP4 rendering. `Renderer` is the interface the worker calls; `get_renderer` picks the engine."""
+"""Draft -> MP4 rendering as a stack of layers (`compose` explains the design). `Renderer` is the interface the
+service's worker calls; `get_renderer` gives the engine."""
 
-from nemo_local.render.base import Cancelled, Renderer, RenderError, RenderJob, get_renderer
+from nemo_local.render.base import Cancelled, Renderer, RenderError, RenderJob
+from nemo_local.render.engine import MusicRenderer
+
+
+def get_renderer(name: str = "default") -> Renderer:
+    """The renderer (there is one engine: the music-synced layer stack)."""
+    return MusicRenderer()
+
 
 __all__ = ["Cancelled", "RenderError", "RenderJob", "Renderer", "get_renderer"]

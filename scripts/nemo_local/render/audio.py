@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nemo_local import procs
-from nemo_local.media import ffmpeg_exe, pcm_stream
+from nemo_local.media import procs
+from nemo_local.media.ffmpeg import ffmpeg_exe, pcm_stream
 from nemo_local.render.base import RenderError
 
 TRUE_PEAK_DB = -1.0

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nemo_local import procs
-from nemo_local.media import probe
+from nemo_local.media import procs
+from nemo_local.media.ffmpeg import probe
 from nemo_local.render.base import RenderError
 from nemo_local.render.compose import Beat, Scene
 from nemo_local.render.frame import Frame, Stage, frost, gradient_background, image_background, squareish

@@ -59,8 +59,3 @@ class Renderer(Protocol):
     def render(self, job: RenderJob) -> None:
         """Write job.output, reporting progress in [0, 1]; raise RenderError or Cancelled."""
 
-
-def get_renderer(name: str = "default") -> Renderer:
-    from nemo_local.render.engine import MusicRenderer
-
-    return MusicRenderer()

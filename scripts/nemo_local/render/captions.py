@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from nemo_local.captions import Page, cjk_font, is_cjk
 from nemo_local.render.base import RenderError
 from nemo_local.render.colour import hex_rgb
 from nemo_local.render.compose import Beat, Scene
 from nemo_local.render.frame import Frame, Overlay, rgba_overlay
+from nemo_local.speech.captions import Page, cjk_font, is_cjk
 
 FADE_S = 0.12
 SPOKEN, COMING = (255, 255, 255, 255), (205, 210, 220, 255)

@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from nemo_local import procs
-from nemo_local.media import ffmpeg_exe
+from nemo_local.media import procs
+from nemo_local.media.ffmpeg import ffmpeg_exe
 from nemo_local.render.base import RenderError
 from nemo_local.render.settings import EncodeSettings
 

@@ -16,10 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from nemo_local import asr, transcripts
 from nemo_local.analysis import analyse
-from nemo_local.captions import Page, fix, pages, srt, vtt, within
-from nemo_local.media import probe
+from nemo_local.media.ffmpeg import probe
 from nemo_local.render.audio import loudness_filter, pcm_blocks
 from nemo_local.render.backdrop import Backdrop, shots
 from nemo_local.render.base import Cancelled, RenderError, RenderJob
@@ -33,6 +31,8 @@ from nemo_local.render.mix import mix_clip_sound
 from nemo_local.render.overlays import Logo, LowerThird
 from nemo_local.render.settings import EncodeSettings, capped_video_kbps
 from nemo_local.render.timing import Timing, build
+from nemo_local.speech import asr, transcripts
+from nemo_local.speech.captions import Page, fix, pages, srt, vtt, within
 
 SAMPLES_PER_FRAME = 400
 PREVIEW_SIDE = 640          # a preview is small and short: the look, in seconds

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nemo_local import procs
-from nemo_local.media import ffmpeg_exe
+from nemo_local.media import procs
+from nemo_local.media.ffmpeg import ffmpeg_exe
 from nemo_local.render.base import RenderError
 from nemo_local.render.colour import hex_rgb, rgb_to_yuv
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nemo_local.media import decode_pcm
+from nemo_local.media.ffmpeg import decode_pcm
 
 RATE, CHANNELS = 48_000, 2
 MUSIC_UNDER_CLIPS = 0.35     # the music's level while a clip speaks (a duck, not a cut)

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from nemo_local import procs
-from nemo_local.media import ffmpeg_exe
+from nemo_local.media import procs
+from nemo_local.media.ffmpeg import ffmpeg_exe
 from nemo_local.render.base import RenderError
 from nemo_local.render.frame import Frame
 

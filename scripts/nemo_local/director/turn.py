@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nemo_local import asr
-from nemo_local.montage import Rhythm
-from nemo_local.shots import Edit, choose_audio, logo, options, picture_order, video_segments
-from nemo_local.texts import ms, text_segments
-from nemo_local.voice import Speech, clip, speech
+from nemo_local.director.montage import Rhythm
+from nemo_local.director.shots import Edit, choose_audio, logo, options, picture_order, video_segments
+from nemo_local.director.texts import ms, text_segments
+from nemo_local.director.voice import Speech, clip, speech
+from nemo_local.speech import asr
 from nemo_skill.destinations import DESTINATIONS, MB, parse_size
 
 VIDEO, AUDIO, TEXT = 0, 1, 7

@@ -11,11 +11,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from nemo_local.config import ServerConfig
-from nemo_local.draft_schema import depth
-from nemo_local.faults import Fault, Faults
-from nemo_local.store import Store
-from nemo_local.worker import RenderWorker
+from nemo_local.draft import depth
+from nemo_local.service.config import ServerConfig
+from nemo_local.service.faults import Fault, Faults
+from nemo_local.service.store import Store
+from nemo_local.service.worker import RenderWorker
 
 # The HTTP status that goes with each backend code when this server answers with it.
 CODE_STATUS = {1001: 401, 1002: 404, 2001: 200, 4001: 400, 4002: 413}

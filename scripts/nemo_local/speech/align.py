@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nemo_local.asr import RATE, Word
-from nemo_local.speech_models import sha256
+from nemo_local.speech.models import sha256
+from nemo_local.speech.words import RATE, Word
 
 log = logging.getLogger("nemo_local")
 

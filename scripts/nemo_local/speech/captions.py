@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from nemo_local.asr import Word
+from nemo_local.speech.words import Word
 
 MAX_GAP_S = 0.7           # a pause this long starts a new caption
 HOLD_S = 0.6              # a caption stays this long after its last word (less if the next one starts)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import uvicorn
 
-from nemo_local.app import create_app
-from nemo_local.config import ServerConfig
-from nemo_local.guard import guarded_protocol
-from nemo_local.media import ffmpeg_exe
-from nemo_skill.local import is_loopback
+from nemo_local.media.ffmpeg import ffmpeg_exe
+from nemo_local.service.app import create_app
+from nemo_local.service.config import ServerConfig
+from nemo_local.service.guard import guarded_protocol
+from nemo_skill.hosts import is_loopback
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -14,9 +14,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from nemo_local import asr, highlight
-from nemo_local.captions import cjk_font
-from nemo_local.shots import Edit
+from nemo_local.director import highlight
+from nemo_local.director.shots import Edit
+from nemo_local.speech import asr
+from nemo_local.speech.captions import cjk_font
+from nemo_local.speech.words import Word
 
 DEFAULT_LUFS = -14
 ON = re.compile(r"\b(?:captions?|subtitles?|subs|closed captions|words on screen|transcri\w+)\b|字幕")
@@ -137,7 +139,7 @@ def _finish(text: str, lowered: str, meta: dict[str, Any], edit: Edit, first: bo
         edit.changes.append(f"loudness {DEFAULT_LUFS} LUFS")
 
 
-Speech = tuple[list[asr.Word], Any, float]     # words, loudness in dB per step, steps per second
+Speech = tuple[list[Word], Any, float]     # words, loudness in dB per step, steps per second
 
 
 def clip(lowered: str, meta: dict[str, Any], edit: Edit, duration: float,

@@ -17,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from nemo_local import procs
 from nemo_local.analysis import analyse
-from nemo_local.config import ServerConfig
+from nemo_local.media import procs
 from nemo_local.render import Cancelled, RenderError, RenderJob, get_renderer
-from nemo_local.store import Store
+from nemo_local.service.config import ServerConfig
+from nemo_local.service.store import Store
 
 log = logging.getLogger("nemo_local")
 WATCH_EVERY_S = 0.2

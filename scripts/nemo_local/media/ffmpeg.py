@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from nemo_local import procs
+from nemo_local.media import procs
 
 
 class FFmpegMissing(RuntimeError):

@@ -13,12 +13,13 @@ import numpy as np
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from nemo_local import asr, events
 from nemo_local.analysis import FEATURE_RATE, analyse
-from nemo_local.director import default_style, direct, for_speech
-from nemo_local.http import Backend, Denied, authenticate, check_fault, json_body
-from nemo_local.montage import Rhythm, rhythm_of
-from nemo_local.voice import Speech
+from nemo_local.director.montage import Rhythm, rhythm_of
+from nemo_local.director.turn import default_style, direct, for_speech
+from nemo_local.director.voice import Speech
+from nemo_local.service import events
+from nemo_local.service.http import Backend, Denied, authenticate, check_fault, json_body
+from nemo_local.speech import asr
 
 log = logging.getLogger("nemo_local")
 

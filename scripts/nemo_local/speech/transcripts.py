@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from nemo_local.asr import Word
+from nemo_local.speech.words import TOKENS, Word
 
 MAX_BYTES = 1 << 20
 TIME = r"(?:(\d{1,2}):)?(\d{1,2}):(\d{2})[.,](\d{1,3})"
@@ -20,9 +20,6 @@ TAGS = re.compile(r"<[^>]*>|\{\\[^}]*\}")
 LRC_HOLD_S = 4.0          # an LRC line has a start only: it lasts until the next one, at most this long
 NEAR_S = 1.0              # a heard word counts for a timed cue when it is this close to the cue
 MIN_WORD_S = 0.08
-HAN = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-TOKENS = re.compile(rf"[{HAN}][，。！？、；：,.!?]*|[^\s{HAN}]+")   # a Chinese character each (with its punctuation),
-                                                                # else runs without spaces
 
 
 @dataclass

@@ -19,10 +19,11 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nemo_local import chat, media, renders, uploads
-from nemo_local.config import ServerConfig
-from nemo_local.faults import Fault, Faults
-from nemo_local.http import (
+from nemo_local.media import ffmpeg
+from nemo_local.service import chat, renders, uploads
+from nemo_local.service.config import ServerConfig
+from nemo_local.service.faults import Fault, Faults
+from nemo_local.service.http import (
     Backend,
     Denied,
     authenticate,
@@ -34,9 +35,9 @@ from nemo_local.http import (
     own_session,
     text_field,
 )
-from nemo_local.store import Store
-from nemo_local.worker import RenderWorker
-from nemo_skill.local import is_loopback
+from nemo_local.service.store import Store
+from nemo_local.service.worker import RenderWorker
+from nemo_skill.hosts import is_loopback
 
 log = logging.getLogger("nemo_local")
 Handler = Callable[[Request, Backend], Awaitable[Response]]
@@ -120,7 +121,7 @@ async def upload(request: Request, backend: Backend) -> Response:
             raise Denied(exc.code, message=str(exc)) from None
     try:
         accepted = [(item, *uploads.check_type(item, local_formats)) for item in incoming]
-        infos = [media.MediaInfo() if kind == "text" else await asyncio.to_thread(media.probe, item.path)
+        infos = [ffmpeg.MediaInfo() if kind == "text" else await asyncio.to_thread(ffmpeg.probe, item.path)
                  for item, _, kind in accepted]
     except uploads.UploadError as exc:
         uploads.discard(incoming)

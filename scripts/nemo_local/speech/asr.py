@@ -1,4 +1,4 @@
-"""Speech recognition on this machine: faster-whisper, with a model from `speech_models` (never fetched from a
+"""Speech recognition on this machine: faster-whisper, with a model from `models` (never fetched from a
 hub at run time unless the user allows it). Audio is decoded by ffmpeg and transcribed in windows of WINDOW_S, so
 memory does not grow with its length; the words are cached beside the audio.
 """
@@ -9,23 +9,22 @@ import hashlib
 import importlib.util
 import json
 import os
-import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nemo_local.media import decode_pcm
-from nemo_local.speech_models import Model, Source, SpeechUnavailable, available, model_source
+from nemo_local.media.ffmpeg import decode_pcm
+from nemo_local.speech.align import align
+from nemo_local.speech.models import Model, Source, SpeechUnavailable, available, model_source
+from nemo_local.speech.words import RATE, Word, characters, tighten
 
 # `available` and `SpeechUnavailable` are the callers' way to ask before transcribing (asr.available(...)).
-__all__ = ["SpeechUnavailable", "Word", "available", "caption_language", "characters", "tighten", "transcribe"]
+__all__ = ["SpeechUnavailable", "available", "caption_language", "transcribe"]
 
-RATE = 16_000
 # Whisper writes Mandarin in traditional characters as often as not. A prompt in simplified characters steers it,
 # but on unclear speech Whisper repeats the prompt as if it were heard; so the words are converted instead (OpenCC,
 # in the [captions-zh] extra): "zh" is simplified Chinese, "zh-Hant" traditional.
@@ -39,14 +38,6 @@ def caption_language(value: object) -> str | None:
     """A draft's `m.caption_language` as a language to transcribe in: "zh" or "zh-Hant", else None (English). The
     draft is client data: anything else is not passed on to the recogniser."""
     return value if isinstance(value, str) and value in CONVERSIONS else None
-
-
-@dataclass
-class Word:
-    start: float          # seconds
-    end: float
-    text: str             # as spoken, with its punctuation, no surrounding spaces
-    probability: float = 1.0
 
 
 def _model(source: Source) -> Any:
@@ -128,8 +119,6 @@ def _words(model: Any, samples: np.ndarray, offset: float, language: str | None 
     convert = _converter(CONVERSIONS.get(language or ""))
     heard = characters([Word(w.start, w.end, convert(w.word.strip()), round(float(w.probability), 3))
                         for segment in segments for w in segment.words or [] if w.word.strip()])
-    from nemo_local.align import align  # (it imports this module); it places English words only
-
     return [Word(round(offset + w.start, 3), round(offset + w.end, 3), w.text, w.probability)
             for w in align(tighten(heard, samples), samples)]
 
@@ -142,49 +131,6 @@ def _converter(config: str | None) -> Callable[[str], str]:
     import opencc
 
     return opencc.OpenCC(config).convert
-
-
-def characters(words: list[Word]) -> list[Word]:
-    """Chinese (and Japanese) text lit a character at a time: a heard word of several such characters becomes
-    one word per character (with its punctuation), sharing the word's time evenly. Other words pass through."""
-    from nemo_local.transcripts import HAN, TOKENS
-
-    out: list[Word] = []
-    for w in words:
-        tokens = TOKENS.findall(w.text) if re.search(f"[{HAN}]", w.text) else [w.text]
-        if len(tokens) <= 1:
-            out.append(w)
-            continue
-        step = (w.end - w.start) / len(tokens)
-        out += [Word(round(w.start + k * step, 3), round(w.start + (k + 1) * step, 3), token, w.probability)
-                for k, token in enumerate(tokens)]
-    return out
-
-
-ENVELOPE_S = 0.01
-
-
-def tighten(words: list[Word], samples: np.ndarray, rate: int = RATE) -> list[Word]:
-    """Whisper's word times run into the silence around speech (a first word starting at 0, a last word ending
-    a second late). Move each start forward and each end back to where the audio is audible, never past the
-    word's own middle."""
-    hop = int(rate * ENVELOPE_S)
-    frames = len(samples) // hop
-    if frames == 0 or not words:
-        return words
-    envelope = np.sqrt(np.mean(samples[: frames * hop].reshape(frames, hop) ** 2, axis=1))
-    floor = np.percentile(envelope, 10)
-    audible = envelope > max(floor * 4, envelope.max() * 0.03, 1e-4)
-    out = []
-    for w in words:
-        a, b = int(w.start / ENVELOPE_S), min(frames, int(np.ceil(w.end / ENVELOPE_S)))
-        middle = (a + b) // 2
-        heard = np.flatnonzero(audible[a:b]) + a
-        if len(heard):
-            a = min(int(heard[0]), middle)
-            b = max(int(heard[-1]) + 1, middle + 1)
-        out.append(Word(round(a * ENVELOPE_S, 3), round(max(a + 1, b) * ENVELOPE_S, 3), w.text, w.probability))
-    return out
 
 
 def _save(target: Path, name: str, words: list[Word]) -> None:

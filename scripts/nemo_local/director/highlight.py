@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nemo_local.asr import Word
+from nemo_local.speech.words import Word
 
 SENTENCE_END = re.compile(r"[.?!。？！…]$")
 PAUSE_S = 0.45             # a pause before a sentence this long makes a clean, strong opening
