@@ -24,7 +24,8 @@ from contact_sheet import ASPECT_SIZES, ASPECT_WORDS, FPS, SECONDS, arguments, c
 
 from nemo_local.analysis import analyse  # noqa: E402
 from nemo_local.director.montage import rhythm_of  # noqa: E402
-from nemo_local.director.turn import ASPECTS, direct  # noqa: E402
+from nemo_local.director.turn import direct  # noqa: E402
+from nemo_local.draft import ASPECTS  # noqa: E402
 from nemo_local.media.synth import demo_track, write_wav  # noqa: E402
 from nemo_local.render import RenderJob, get_renderer  # noqa: E402
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nemo_local.analysis import analyse
-from nemo_local.director.turn import ASPECTS
+from nemo_local.draft import ASPECTS
 from nemo_local.media.ffmpeg import ffmpeg_exe, parse_ffmpeg_banner, probe
 from nemo_local.media.synth import demo_track, write_wav
 from nemo_local.render import RenderJob, get_renderer

@@ -92,9 +92,12 @@ class TestTimeline:
                                     '(0-10s, 35%) 3. Title: "Urban Dreams" (0-3s)')
 
     def test_tolerates_unknown_and_missing_fields(self) -> None:
-        draft = {"t": [{"tt": 9, "sg": [{"weird": True}]}, {"sg": None}, "junk", {"tt": 1, "sg": [
-            {"st": 1500, "e": 4000, "volume": 80}]}]}
-        assert summarize(draft) == "Timeline (4 tracks): 1. Track: clip 2. Track: (empty) 4. BGM: clip (1.5-4s, 80%)"
+        tracks = [{"tt": 9, "sg": [{"weird": True}]}, {"sg": None}, {"tt": 1, "sg": [
+            {"st": 1500, "e": 4000, "volume": 80}]}]
+        draft = {"t": [*tracks[:2], "junk", tracks[2]]}     # "junk" is no track: three tracks, numbered 1 to 3
+        parts = ["Track: clip", "Track: (empty)", "BGM: clip (1.5-4s, 80%)"]
+        assert summarize(draft) == f"Timeline ({len(tracks)} tracks): " + " ".join(
+            f"{n}. {part}" for n, part in enumerate(parts, 1))
         assert summarize(None).startswith("Timeline (0 tracks)")
 
     def test_long_tracks_are_cut(self) -> None:

@@ -1,15 +1,83 @@
-"""The draft a render accepts: every number finite and in range, every string bounded, every list capped.
+"""The draft (the timeline a render is made from): its format, owned here and nowhere else.
 
-A draft is client data (anyone with a token can POST one), so the render route checks it against this schema
-before anything is queued, and answers HTTP 400 naming the first field that is wrong. The director's drafts
-always pass. Unknown keys are kept (the cloud format has more), but they count against the size limits.
+Documented short keys (the cloud's): `t` the tracks, each with `tt` its kind (0 video, 1 audio, 7 text), `n` its
+name and `sg` its segments; `d` the duration in ms; `m` the metadata. Times are in ms. The segment and metadata
+fields below are this backend's own (the cloud publishes none): the director writes them, the renderer and the
+client's timeline summary read them, always through the names and helpers here.
+
+A draft is also client data (anyone with a token can POST one), so the render route checks it against the
+schema below (`validate`) before anything is queued, and answers HTTP 400 naming the first field that is wrong.
+The director's drafts always pass. Unknown keys are kept (the cloud format has more), but they count against the
+size limits.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from enum import IntEnum
 from typing import Any
+
+TRACKS, KIND, NAME, SEGMENTS, DURATION, META = "t", "tt", "n", "sg", "d", "m"
+
+
+class Kind(IntEnum):
+    """A track's kind (`tt`), as the cloud numbers them."""
+
+    VIDEO = 0           # the pictures: visualizer, photos, clips
+    AUDIO = 1           # the sound (one segment: the audio file, its start, length and volume)
+    TEXT = 7            # words on screen: the title and the lower third
+
+
+LABELS: dict[int, str] = {Kind.VIDEO: "Video", Kind.AUDIO: "BGM", Kind.TEXT: "Title"}   # the seeds' summary
+ASPECTS = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080)}   # `m.aspect` -> `m.width`, `m.height`
+
+
+def tracks_of(draft: Any) -> list[dict[str, Any]]:
+    """The draft's tracks that are objects (a draft is client data: anything else is skipped)."""
+    found = draft.get(TRACKS) if isinstance(draft, dict) else None
+    return [t for t in found if isinstance(t, dict)] if isinstance(found, list) else []
+
+
+def segments_of(draft: Any, kind: int) -> list[dict[str, Any]]:
+    """The segments of the draft's first non-empty track of this kind."""
+    for track in tracks_of(draft):
+        if track.get(KIND) == kind and isinstance(track.get(SEGMENTS), list) and track[SEGMENTS]:
+            return [s for s in track[SEGMENTS] if isinstance(s, dict)]
+    return []
+
+
+def meta_of(draft: Any) -> dict[str, Any]:
+    """The draft's metadata (`m`), empty when it has none."""
+    found = draft.get(META) if isinstance(draft, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def duration_of(draft: Any) -> float:
+    """The draft's duration (`d`) in ms; 0 when it has none."""
+    value = draft.get(DURATION) if isinstance(draft, dict) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+def exportable(draft: Any) -> bool:
+    """A draft can be rendered when at least one track has a non-empty segment list."""
+    return any(track.get(SEGMENTS) for track in tracks_of(draft))
+
+
+def new_draft(tracks: list[dict[str, Any]], duration: int, metadata: dict[str, Any]) -> dict[str, Any]:
+    """A draft from its tracks, duration (ms) and metadata."""
+    return {TRACKS: tracks, DURATION: duration, META: metadata}
+
+
+def new_track(kind: Kind, name: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One track of `kind` holding the segments `parts`."""
+    return {KIND: kind, NAME: name, SEGMENTS: parts}
+
+
+def with_meta(draft: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A copy of the draft with these metadata fields set (the tracks are shared, not copied)."""
+    return {**draft, META: {**meta_of(draft), **changes}}
+
 
 MAX_DRAFT_BYTES = 512 * 1024
 MAX_TRACKS = 16
@@ -18,30 +86,40 @@ MAX_MS = 6 * 3600 * 1000          # six hours: longer than any audio the rendere
 MAX_TEXT = 500
 MAX_SHORT = 200
 MAX_DEPTH = 8
-TRACK_TYPES = range(0, 32)
 
-# Per key: (kind, low, high). Kinds: "num" finite number, "int", "bool", "str" (high = max length), "strs" (a list
-# of short strings, high = max items).
-SEGMENT_FIELDS: dict[str, tuple[str, float, float]] = {
-    "s": ("num", 0, MAX_MS), "d": ("num", 0, MAX_MS), "v": ("num", 0, 2),
-    "text": ("str", 0, MAX_TEXT), "sub": ("str", 0, MAX_TEXT), "name": ("str", 0, MAX_SHORT),
-    "src": ("str", 0, MAX_SHORT),
-    "id": ("str", 0, MAX_SHORT), "kind": ("str", 0, 40),
+Rule = tuple[str, float, float]
+# Per key: (kind, low, high). Kinds: "num" a finite number, "int", "bool", "str" (high = max length), "strs" (a list
+# of short strings, high = max items), "pairs" (a list of [from, to] short strings, high = max items).
+SEGMENT_FIELDS: dict[str, Rule] = {
+    "id": ("str", 0, MAX_SHORT),          # v1, a1, t1 (title), l1 (lower third): what later turns edit
+    "kind": ("str", 0, 40),               # video track: image, video, visualizer; text track: lower_third or none
+    "name": ("str", 0, MAX_SHORT),        # shown in the timeline summary
+    "src": ("str", 0, MAX_SHORT),         # the uploaded file's id
+    "s": ("num", 0, MAX_MS),              # start on the timeline, ms
+    "d": ("num", 0, MAX_MS),              # length, ms
+    "v": ("num", 0, 2),                   # audio volume, 1 = as recorded
+    "text": ("str", 0, MAX_TEXT),         # the words of a title, or a lower third's name
+    "sub": ("str", 0, MAX_TEXT),          # a lower third's second line
 }
-TRACK_FIELDS: dict[str, tuple[str, float, float]] = {"tt": ("int", 0, 31), "n": ("str", 0, MAX_SHORT)}
-META_FIELDS: dict[str, tuple[str, float, float]] = {
-    "width": ("int", 16, 7680), "height": ("int", 16, 7680), "fps": ("int", 1, 120),
-    "style": ("str", 0, 40), "aspect": ("str", 0, 16), "accent": ("str", 0, 32), "accent2": ("str", 0, 32),
-    "background": ("str", 0, 32), "title": ("str", 0, MAX_TEXT), "beat_sync": ("bool", 0, 1),
-    "drops": ("bool", 0, 1), "progress_bar": ("bool", 0, 1), "cover": ("bool", 0, 1),
-    "max_bytes": ("int", 100_000, 4_000_000_000), "audio_kbps": ("int", 32, 320), "destination": ("str", 0, 40),
-    "trim_ms": ("int", 0, MAX_MS), "preview": ("bool", 0, 1), "visualizer": ("bool", 0, 1), "frost": ("bool", 0, 1),
-    "cut_beats": ("int", 0, 64), "transition": ("str", 0, 16), "seen": ("int", 0, 100_000),
-    "pictures": ("strs", 0, MAX_SEGMENTS), "captions": ("bool", 0, 1), "caption_highlight": ("bool", 0, 1),
-    "caption_language": ("str", 0, 8),
-    "caption_fixes": ("pairs", 0, 50), "loudness": ("num", -70, 0), "clip_start_ms": ("int", 0, MAX_MS),
-    "clip_ms": ("int", 0, MAX_MS), "fades": ("bool", 0, 1), "clip_sound": ("bool", 0, 1), "logo": ("str", 0, MAX_SHORT),
-    "script": ("str", 0, MAX_SHORT),
+TRACK_FIELDS: dict[str, Rule] = {KIND: ("int", 0, 31), NAME: ("str", 0, MAX_SHORT)}
+META_FIELDS: dict[str, Rule] = {
+    # the frame and its look
+    "width": ("int", 16, 7680), "height": ("int", 16, 7680), "fps": ("int", 1, 120), "aspect": ("str", 0, 16),
+    "style": ("str", 0, 40), "accent": ("str", 0, 32), "accent2": ("str", 0, 32), "background": ("str", 0, 32),
+    "visualizer": ("bool", 0, 1), "frost": ("bool", 0, 1), "cover": ("bool", 0, 1), "logo": ("str", 0, MAX_SHORT),
+    "title": ("str", 0, MAX_TEXT), "progress_bar": ("bool", 0, 1),
+    # the music
+    "beat_sync": ("bool", 0, 1), "drops": ("bool", 0, 1),
+    # the pictures cut to it: their file ids in order, beats a shot (0: one per section), the cut
+    "pictures": ("strs", 0, MAX_SEGMENTS), "cut_beats": ("int", 0, 64), "transition": ("str", 0, 16),
+    "clip_sound": ("bool", 0, 1), "seen": ("int", 0, 100_000),
+    # speech: captions, their language and the user's corrections, the user's own words (a file id), loudness
+    "captions": ("bool", 0, 1), "caption_highlight": ("bool", 0, 1), "caption_language": ("str", 0, 8),
+    "caption_fixes": ("pairs", 0, 50), "script": ("str", 0, MAX_SHORT), "loudness": ("num", -70, 0),
+    # the part of the audio used, and where the video goes
+    "clip_start_ms": ("int", 0, MAX_MS), "clip_ms": ("int", 0, MAX_MS), "fades": ("bool", 0, 1),
+    "trim_ms": ("int", 0, MAX_MS), "destination": ("str", 0, 40), "max_bytes": ("int", 100_000, 4_000_000_000),
+    "audio_kbps": ("int", 32, 320), "preview": ("bool", 0, 1),
 }
 
 
@@ -49,7 +127,7 @@ class DraftInvalid(ValueError):
     """The draft breaks the schema; the message names the field and what it must be."""
 
 
-def _check(where: str, value: Any, rule: tuple[str, float, float]) -> None:
+def _check(where: str, value: Any, rule: Rule) -> None:
     kind, low, high = rule
     if kind == "pairs":
         if not isinstance(value, list) or len(value) > high:
@@ -86,7 +164,7 @@ def _check(where: str, value: Any, rule: tuple[str, float, float]) -> None:
         raise DraftInvalid(f"{where} must be between {low:g} and {high:g}")
 
 
-def _fields(where: str, obj: dict[str, Any], rules: dict[str, tuple[str, float, float]]) -> None:
+def _fields(where: str, obj: dict[str, Any], rules: dict[str, Rule]) -> None:
     for key, rule in rules.items():
         if key in obj and obj[key] is not None:
             _check(f"{where}.{key}", obj[key], rule)
@@ -113,34 +191,33 @@ def validate(draft: Any) -> dict[str, Any]:
         raise DraftInvalid(f"draft is nested deeper than {MAX_DEPTH} levels")
     if len(json.dumps(draft, allow_nan=True)) > MAX_DRAFT_BYTES:
         raise DraftInvalid(f"draft is larger than {MAX_DRAFT_BYTES // 1024} KB")
-    if "d" in draft and draft["d"] is not None:
-        _check("draft.d", draft["d"], ("num", 0, MAX_MS))
-    meta = draft.get("m")
-    if meta is not None:
-        if not isinstance(meta, dict):
-            raise DraftInvalid("draft.m must be an object")
-        _fields("draft.m", meta, META_FIELDS)
-    tracks = draft.get("t")
-    if tracks is None:
+    if draft.get(DURATION) is not None:
+        _check(f"draft.{DURATION}", draft[DURATION], ("num", 0, MAX_MS))
+    if draft.get(META) is not None:
+        if not isinstance(draft[META], dict):
+            raise DraftInvalid(f"draft.{META} must be an object")
+        _fields(f"draft.{META}", draft[META], META_FIELDS)
+    found = draft.get(TRACKS)
+    if found is None:
         return draft
-    if not isinstance(tracks, list):
-        raise DraftInvalid("draft.t must be a list of tracks")
-    if len(tracks) > MAX_TRACKS:
-        raise DraftInvalid(f"draft.t has more than {MAX_TRACKS} tracks")
-    for i, track in enumerate(tracks):
-        where = f"draft.t[{i}]"
-        if not isinstance(track, dict):
+    if not isinstance(found, list):
+        raise DraftInvalid(f"draft.{TRACKS} must be a list of tracks")
+    if len(found) > MAX_TRACKS:
+        raise DraftInvalid(f"draft.{TRACKS} has more than {MAX_TRACKS} tracks")
+    for i, one in enumerate(found):
+        where = f"draft.{TRACKS}[{i}]"
+        if not isinstance(one, dict):
             raise DraftInvalid(f"{where} must be an object")
-        _fields(where, track, TRACK_FIELDS)
-        segments = track.get("sg")
-        if segments is None:
+        _fields(where, one, TRACK_FIELDS)
+        parts = one.get(SEGMENTS)
+        if parts is None:
             continue
-        if not isinstance(segments, list):
-            raise DraftInvalid(f"{where}.sg must be a list of segments")
-        if len(segments) > MAX_SEGMENTS:
-            raise DraftInvalid(f"{where}.sg has more than {MAX_SEGMENTS} segments")
-        for j, segment in enumerate(segments):
+        if not isinstance(parts, list):
+            raise DraftInvalid(f"{where}.{SEGMENTS} must be a list of segments")
+        if len(parts) > MAX_SEGMENTS:
+            raise DraftInvalid(f"{where}.{SEGMENTS} has more than {MAX_SEGMENTS} segments")
+        for j, segment in enumerate(parts):
             if not isinstance(segment, dict):
-                raise DraftInvalid(f"{where}.sg[{j}] must be an object")
-            _fields(f"{where}.sg[{j}]", segment, SEGMENT_FIELDS)
+                raise DraftInvalid(f"{where}.{SEGMENTS}[{j}] must be an object")
+            _fields(f"{where}.{SEGMENTS}[{j}]", segment, SEGMENT_FIELDS)
     return draft

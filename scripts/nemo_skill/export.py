@@ -15,9 +15,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
+from nemo_local.draft import exportable
 from nemo_skill import errors
 from nemo_skill.api import Api
-from nemo_skill.timeline import exportable
 from nemo_skill.upload import Bar
 
 TERMINAL = {"completed", "failed", "cancelled", "canceled", "error"}

@@ -1,10 +1,12 @@
-"""The timeline summary: a draft (short keys t, tt, sg, d, m) as one readable line."""
+"""The timeline summary: a draft (short keys t, tt, sg, d, m; read through `nemo_local.draft`) as one readable
+line. Segments of a cloud draft may carry fields this backend does not write: the summary copes with them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-TRACK_LABELS = {0: "Video", 1: "BGM", 7: "Title"}
+from nemo_local.draft import KIND, LABELS, SEGMENTS, Kind, tracks_of
+
 MAX_SEGMENTS = 5
 
 
@@ -21,7 +23,7 @@ def _fmt(seconds: float) -> str:
 
 def _segment(seg: dict[str, Any], track_type: Any) -> str:
     text = seg.get("text") or seg.get("content")
-    if track_type == 7 and isinstance(text, str):
+    if track_type == Kind.TEXT and isinstance(text, str):
         name = f'"{text}"'
     else:
         name = str(seg.get("name") or seg.get("n") or seg.get("title") or text or seg.get("kind") or "clip")
@@ -37,24 +39,16 @@ def _segment(seg: dict[str, Any], track_type: Any) -> str:
     return f"{name} ({', '.join(extras)})" if extras else name
 
 
-def exportable(draft: Any) -> bool:
-    """A draft can be rendered when at least one track has a non-empty segment list (`t[].sg`)."""
-    tracks = draft.get("t") if isinstance(draft, dict) else None
-    return isinstance(tracks, list) and any(isinstance(t, dict) and t.get("sg") for t in tracks)
-
-
 def summarize(draft: Any) -> str:
     """'Timeline (3 tracks): 1. Video: city timelapse (0-10s) 2. BGM: Lo-fi (0-10s, 35%) 3. ...'."""
-    tracks = draft.get("t") if isinstance(draft, dict) else None
-    if not isinstance(tracks, list) or not tracks:
+    tracks = tracks_of(draft)
+    if not tracks:
         return "Timeline (0 tracks): empty. Upload audio and describe the video you want."
     parts = []
     for number, track in enumerate(tracks, 1):
-        if not isinstance(track, dict):
-            continue
-        kind = track.get("tt")
-        label = TRACK_LABELS.get(kind, "Text" if kind == 7 else "Track") if isinstance(kind, int) else "Track"
-        segments = [s for s in track.get("sg") or [] if isinstance(s, dict)]
+        kind = track.get(KIND)
+        label = LABELS.get(kind, "Track") if isinstance(kind, int) and not isinstance(kind, bool) else "Track"
+        segments = [s for s in track.get(SEGMENTS) or [] if isinstance(s, dict)]
         shown = ", ".join(_segment(s, kind) for s in segments[:MAX_SEGMENTS]) or "(empty)"
         if len(segments) > MAX_SEGMENTS:
             shown += f", +{len(segments) - MAX_SEGMENTS} more"

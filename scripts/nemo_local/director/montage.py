@@ -20,9 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from nemo_local.analysis.features import FEATURE_RATE
+from nemo_local.draft import MAX_SEGMENTS
+
 MIN_SHOT_S = 0.4
 FALLBACK_SHOT_S = 4.0
-MAX_SHOTS = 1500              # the draft schema allows 2000 segments per track
+MAX_SHOTS = min(1500, MAX_SEGMENTS)   # within what a draft's track may hold
 SNAP_S = 0.15
 LOUD_SECTION_DB = 2.0         # a section this much louder than the track's median section is loud
 
@@ -39,8 +42,6 @@ class Rhythm:
 
 def rhythm_of(analysis: Any) -> Rhythm:
     """The parts of an `Analysis` a montage needs, with each section marked loud or not."""
-    from nemo_local.analysis.features import FEATURE_RATE
-
     bounds = [0.0, *sorted(analysis.sections), float(analysis.duration)]
     loud_db = 20 * np.log10(np.asarray(analysis.rms, dtype=np.float64) + 1e-6)
     means = []

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nemo_local.draft import Kind
 from nemo_local.media import procs
 from nemo_local.media.ffmpeg import probe
 from nemo_local.render.base import RenderError
@@ -43,7 +44,7 @@ def shots(scene: Scene) -> list[Shot]:
     """The video track's picture segments as frame ranges: each runs until the next one starts."""
     fps, frames = scene.fps, scene.timing.frames
     found = []
-    for seg in scene.segments(0):
+    for seg in scene.segments(Kind.VIDEO):
         path = scene.sources.get(str(seg.get("src")))
         if path is None or seg.get("kind") not in VISUAL_KINDS:
             continue
@@ -70,7 +71,7 @@ def still_background(scene: Scene, stage: Stage | None = None) -> Frame:
     """The one picture, else the audio's cover art, else a gradient. A square picture is cover art: shown whole
     over a blurred fill; a photo fills the frame, frosted where the visualizer draws (`stage`) unless the draft
     says `m.frost` false."""
-    visual = (scene.segments(0) or [{}])[0]
+    visual = (scene.segments(Kind.VIDEO) or [{}])[0]
     path = scene.sources.get(str(visual.get("src")))
     width, height = scene.width, scene.height
     if path is not None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from nemo_local.analysis import Analysis, analyse
+from nemo_local.draft import meta_of
 from nemo_local.render.settings import EncodeSettings
 
 MAX_SIDE, MIN_SIDE = 1920, 64
@@ -32,6 +34,7 @@ class RenderJob:
                                              # third in); the caller renames it, as the MP4
     captions: Path | None = None             # with captions on, write <captions>.srt and .vtt (the caller renames)
     encoding: EncodeSettings | None = None   # everything the encoder is told; None: the defaults with `preset`
+    analysis: Callable[[Path], Analysis] = analyse   # the audio's analysis (the service hands on the upload's)
     progress: Callable[[float], None] = field(default=lambda fraction: None)
     cancelled: Callable[[], bool] = field(default=lambda: False)
 
@@ -40,7 +43,7 @@ class RenderJob:
 
     def frame_size(self) -> tuple[int, int]:
         """The draft's size, kept within 64..1920 px a side (a draft is client data)."""
-        meta = self.draft.get("m") or {}
+        meta = meta_of(self.draft)
         try:
             width, height = int(meta.get("width") or 1920), int(meta.get("height") or 1080)
         except (TypeError, ValueError):

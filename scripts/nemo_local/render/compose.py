@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from nemo_local.draft import Kind, meta_of, segments_of
 from nemo_local.render.frame import Frame
 from nemo_local.render.timing import Timing
 
@@ -64,18 +65,11 @@ class Scene:
 
     @property
     def meta(self) -> dict[str, Any]:
-        return self.draft.get("m") or {}
+        return meta_of(self.draft)
 
-    def segments(self, kind: int) -> list[dict[str, Any]]:
-        return track_segments(self.draft, kind)
-
-
-def track_segments(draft: dict[str, Any], kind: int) -> list[dict[str, Any]]:
-    """The segments of the draft's first track of type `kind` (0 video, 1 audio, 7 text)."""
-    for track in draft.get("t") or []:
-        if isinstance(track, dict) and track.get("tt") == kind and track.get("sg"):
-            return [s for s in track["sg"] if isinstance(s, dict)]
-    return []
+    def segments(self, kind: Kind) -> list[dict[str, Any]]:
+        """The segments of the draft's track of this kind."""
+        return segments_of(self.draft, kind)
 
 
 @dataclass

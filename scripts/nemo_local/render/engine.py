@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from nemo_local.analysis import analyse
+from nemo_local.draft import Kind, duration_of, meta_of, segments_of
 from nemo_local.media.ffmpeg import probe
 from nemo_local.render.audio import loudness_filter, pcm_blocks
 from nemo_local.render.backdrop import Backdrop, shots
 from nemo_local.render.base import Cancelled, RenderError, RenderJob
 from nemo_local.render.captions import Captions, max_chars
 from nemo_local.render.colour import yuv
-from nemo_local.render.compose import Layer, Scene, beats, track_segments
+from nemo_local.render.compose import Layer, Scene, beats
 from nemo_local.render.encode import Encoder
 from nemo_local.render.frame import Frame
 from nemo_local.render.layers import Flash, ProgressBar, Sparks, Titles, Visualizer, hot_colour
@@ -48,7 +48,7 @@ def layers_for(scene: Scene) -> list[Layer]:
     if visualizer:
         out.append(visualizer)
     out.append(Sparks(scene, on_beats=visualizer is not None and scene.meta.get("style") == "rings"))
-    texts = scene.segments(7)
+    texts = scene.segments(Kind.TEXT)
     if any(seg.get("kind") != "lower_third" for seg in texts):
         out.append(Titles(scene))
     out += [LowerThird(scene, str(seg.get("text") or ""), str(seg.get("sub") or ""), float(seg.get("s", 0)),
@@ -106,15 +106,14 @@ def write_poster(frame: Frame, path: Path) -> None:
 
 class MusicRenderer:
     def render(self, job: RenderJob) -> None:
-        draft = job.draft
-        meta = draft.get("m") or {}
+        meta = meta_of(job.draft)
         width, height = job.frame_size()
         fps = job.fps
-        audio_seg = (track_segments(draft, 1) or [{}])[0]
+        audio_seg = (segments_of(job.draft, Kind.AUDIO) or [{}])[0]
         audio = job.sources.get(str(audio_seg.get("src")))
         if audio is None:
             raise RenderError("the draft has no audio track: upload audio and describe the video first")
-        duration = float(draft.get("d") or audio_seg.get("d") or 0) / 1000
+        duration = float(duration_of(job.draft) or audio_seg.get("d") or 0) / 1000
         info = probe(audio)
         audio_length = info.duration
         offset = max(0.0, float(meta.get("clip_start_ms") or 0) / 1000)   # a clip from the middle of the audio
@@ -129,12 +128,12 @@ class MusicRenderer:
             width, height = int(width * scale) & ~1, int(height * scale) & ~1
         origin = round(offset * fps)
         frames = origin + max(1, round(duration * fps))     # timing runs from the audio's start; frames are drawn
-        analysis = analyse(audio)                          # from `origin` on
+        analysis = job.analysis(audio)                        # from `origin` on
         job.progress(0.02)
         timing = build(analysis, frames, fps, bool(meta.get("beat_sync", True)), bool(meta.get("drops", True)))
         del analysis   # the frame loop needs only the per-frame timing
         accent_hex = str(meta.get("accent", "#36c5f0"))
-        scene = Scene(width, height, fps, timing, draft, job.sources, audio, info.has_cover, yuv(accent_hex),
+        scene = Scene(width, height, fps, timing, job.draft, job.sources, audio, info.has_cover, yuv(accent_hex),
                       yuv(str(meta.get("accent2") or hot_colour(accent_hex))), origin=origin)
         window = preview_window(timing, PREVIEW_SECONDS, origin) if preview else range(origin, frames)
         start, seconds = window.start / fps, len(window) / fps
@@ -184,7 +183,7 @@ class MusicRenderer:
     def _captions(job: RenderJob, audio: Path, start: float, end: float, width: int, height: int,
                   preview: bool) -> list[Page]:
         """The words spoken, as caption pages for this frame; the SRT and VTT files go where the job says."""
-        meta = job.draft.get("m") or {}
+        meta = meta_of(job.draft)
         own = job.sources.get(str(meta.get("script"))) if meta.get("script") else None
         try:
             cues = transcripts.read(own) if own is not None else None

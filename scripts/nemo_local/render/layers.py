@@ -9,6 +9,7 @@ import colorsys
 
 import numpy as np
 
+from nemo_local.draft import Kind
 from nemo_local.render.colour import hex_rgb
 from nemo_local.render.compose import FLASH_FROM, Beat, Colour, Scene
 from nemo_local.render.frame import Frame, Overlay, text_overlay
@@ -126,7 +127,7 @@ class Titles:
         self.items: list[tuple[float, float, Overlay]] = [
             (float(seg.get("s", 0)), float(seg.get("d", 3000)),
              text_overlay(str(seg["text"]), scene.width, scene.height, anchor_y=0.1))
-            for seg in scene.segments(7) if seg.get("text") and seg.get("kind") != "lower_third"]
+            for seg in scene.segments(Kind.TEXT) if seg.get("text") and seg.get("kind") != "lower_third"]
 
     def draw(self, frame: Frame, beat: Beat) -> None:
         now = self.scene.timeline_ms(beat.index)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import numpy as np
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from nemo_local.analysis import FEATURE_RATE, analyse
+from nemo_local.analysis import FEATURE_RATE, Analysis
 from nemo_local.director.montage import Rhythm, rhythm_of
 from nemo_local.director.turn import default_style, direct, for_speech
 from nemo_local.director.voice import Speech
@@ -46,7 +46,15 @@ def _session_files(backend: Backend, session_id: str) -> list[dict[str, Any]]:
              "path": f["path"]} for f in backend.store.files(session_id)]
 
 
-def _speech(file: dict[str, Any]) -> Speech | None:
+def output_options(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The client's structured options for the video (`destination`, `aspect`, `max_bytes`), sent as the ADK
+    request's `state_delta.output`; None when there are none."""
+    delta = body.get("state_delta") or body.get("stateDelta")
+    output = delta.get("output") if isinstance(delta, dict) else None
+    return output if isinstance(output, dict) and output else None
+
+
+def _speech(file: dict[str, Any], analyse: Callable[[Path], Analysis]) -> Speech | None:
     """The words of an uploaded audio file and its loudness (dB, FEATURE_RATE steps a second), for "best 45 s"."""
     try:
         path = Path(file["path"])
@@ -58,8 +66,8 @@ def _speech(file: dict[str, Any]) -> Speech | None:
         return None
 
 
-def _rhythm(file: dict[str, Any]) -> Rhythm | None:
-    """The beats, drops and sections of an uploaded audio file (cached next to it after the first time)."""
+def _rhythm(file: dict[str, Any], analyse: Callable[[Path], Analysis]) -> Rhythm | None:
+    """The beats, drops and sections of an uploaded audio file (the upload's analysis, handed on)."""
     try:
         return rhythm_of(analyse(Path(file["path"])))
     except Exception:   # a file that cannot be analysed: its pictures are cut at a fixed pace instead
@@ -104,8 +112,10 @@ async def run_sse(request: Request, backend: Backend) -> Response:
             "files": [{"name": f["filename"], "kind": f["kind"], "duration": f["info"].get("duration")}
                       for f in files]}))
         skill = request.headers.get("x-skill-source")
-        work = asyncio.ensure_future(asyncio.to_thread(direct, text, state.get("draft") or {}, files,
-                                                       default_style(skill), _rhythm, for_speech(skill), _speech))
+        analyse = backend.analyses.get
+        work = asyncio.ensure_future(asyncio.to_thread(
+            direct, text, state.get("draft") or {}, files, default_style(skill), lambda f: _rhythm(f, analyse),
+            for_speech(skill), lambda f: _speech(f, analyse), output_options(body)))
         while not work.done():  # heartbeats while the director works
             done, _ = await asyncio.wait({work}, timeout=interval)
             if not done:

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -15,7 +15,10 @@ from nemo_local.draft import depth
 from nemo_local.service.config import ServerConfig
 from nemo_local.service.faults import Fault, Faults
 from nemo_local.service.store import Store
-from nemo_local.service.worker import RenderWorker
+
+if TYPE_CHECKING:   # the worker brings numpy and the analysis; routes need only its type here
+    from nemo_local.service.analyses import Analyses
+    from nemo_local.service.worker import RenderWorker
 
 # The HTTP status that goes with each backend code when this server answers with it.
 CODE_STATUS = {1001: 401, 1002: 404, 2001: 200, 4001: 400, 4002: 413}
@@ -44,6 +47,7 @@ class Backend:
     store: Store
     faults: Faults
     worker: RenderWorker
+    analyses: Analyses
 
 
 class Denied(Exception):
@@ -119,7 +123,7 @@ def own_session(backend: Backend, user: sqlite3.Row, session_id: str) -> sqlite3
     return row
 
 
-MAX_JSON_BYTES = 1 << 20          # every JSON body; a draft is limited further by draft_schema
+MAX_JSON_BYTES = 1 << 20          # every JSON body; a draft is limited further by nemo_local.draft
 MAX_JSON_DEPTH = 32
 
 

@@ -11,10 +11,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from nemo_local.draft import DraftInvalid, validate
+from nemo_local.draft import DraftInvalid, exportable, validate
 from nemo_local.service.http import Backend, Denied, authenticate, check_fault, iso, json_body, own_session, render_ok
 from nemo_local.service.worker import CAPTION_FORMATS, Ticket, captions_path, poster_path
-from nemo_skill.timeline import exportable
 
 RENDER_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,80}$")
 ATTRIBUTION = ("x-skill-source", "x-skill-version", "x-skill-platform")

@@ -7,19 +7,17 @@ groups when the budget runs out, when the user cancels, or when the server shuts
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from nemo_local.analysis import analyse
 from nemo_local.media import procs
 from nemo_local.render import Cancelled, RenderError, RenderJob, get_renderer
+from nemo_local.service.analyses import Analyses
 from nemo_local.service.config import ServerConfig
 from nemo_local.service.store import Store
 
@@ -72,15 +70,15 @@ class Watch:
 
 
 class RenderWorker:
-    def __init__(self, store: Store, config: ServerConfig) -> None:
+    def __init__(self, store: Store, config: ServerConfig, analyses: Analyses) -> None:
         self.store = store
         self.config = config
+        self.analyses = analyses
         self.renderer = get_renderer()
         self._queue: queue.Queue[Ticket | None] = queue.Queue()
         self._threads = [threading.Thread(target=self._loop, name=f"render-worker-{i}", daemon=True)
                          for i in range(max(1, config.render_workers))]
         self._running: dict[str, Watch] = {}
-        self._warmer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis")
         self._lock = threading.Lock()
         self._stopping = threading.Event()
 
@@ -97,7 +95,7 @@ class RenderWorker:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking work, kill what runs (it is done again at the next start) and wait for the threads."""
         self._stopping.set()
-        self._warmer.shutdown(wait=False, cancel_futures=True)
+        self.analyses.close()
         with self._lock:
             for watch in self._running.values():
                 watch.stop("shutdown")
@@ -107,16 +105,6 @@ class RenderWorker:
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout=max(0.1, deadline - time.monotonic()))
-
-    def warm(self, audio: Path) -> None:
-        """Analyse an uploaded file in the background, so the first preview or render finds it cached."""
-        def run() -> None:
-            try:
-                analyse(audio)
-            except Exception:  # a file that cannot be analysed fails its render later, with a reason
-                log.debug("background analysis of %s failed", audio.name, exc_info=True)
-        with contextlib.suppress(RuntimeError):   # shut down
-            self._warmer.submit(run)
 
     def submit(self, ticket: Ticket) -> None:
         self._queue.put(ticket)
@@ -185,7 +173,8 @@ class RenderWorker:
         job = RenderJob(draft=draft, sources=sources, output=part, fps=self.config.fps,
                         max_side=self.config.render_max_side, preset=self.config.x264_preset,
                         progress=progress, cancelled=lambda: watch.reason is not None, poster=poster_part,
-                        captions=captions_base)
+                        captions=captions_base,
+                        analysis=lambda path: self.analyses.get(path, lambda: watch.reason is not None))
         with self._lock:
             self._running[ticket.render_id] = watch
         dog = threading.Thread(target=self._watchdog, args=(ticket, watch), name="render-watchdog", daemon=True)
