@@ -162,6 +162,7 @@ class CliResult:
 def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: RunningServer) -> Callable[..., CliResult]:
     """Run `nemo.py ARGS` in this process against the test backend, with config and home in tmp dirs."""
     from nemo_skill import cli as cli_module
+    from nemo_skill import connect
 
     sleeps: list[float] = []
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
@@ -170,7 +171,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, server: RunningServer) 
     monkeypatch.setenv("NEMO_API_URL", server.url)
     monkeypatch.delenv("NEMO_TOKEN", raising=False)
     monkeypatch.delenv("NEMO_DEBUG", raising=False)
-    monkeypatch.setattr(cli_module, "SLEEP", sleeps.append)
+    monkeypatch.setattr(connect, "SLEEP", sleeps.append)
     monkeypatch.chdir(tmp_path)
 
     def run(*args: str) -> CliResult:

@@ -25,8 +25,9 @@ def prepared(cli: Any, wav: Path, prompt: str = "bars, neon") -> None:
 
 
 class TestFlows:
-    def test_make_turns_a_wav_into_an_mp4(self, cli: Any, wav: Path, tmp_path: Path) -> None:
-        result = cli("make", wav, "--prompt", 'waveform, title "Night Drive" for 1 seconds', "-o", "clip.mp4")
+    def test_make_turns_a_wav_into_an_mp4_offline(self, cli: Any, wav: Path, tmp_path: Path) -> None:
+        result = cli("--local", "make", wav, "--prompt", 'waveform, title "Night Drive" for 1 seconds', "-o",
+                     "clip.mp4")
         assert result.code == 0, result.err
         path = tmp_path / "clip.mp4"
         assert result.out.strip().splitlines()[-2:] == [str(path), f"MEDIA:{path}"]

@@ -14,7 +14,7 @@ from nemo_local.director.turn import direct
 from nemo_local.media.ffmpeg import ffmpeg_exe, probe
 from nemo_local.media.synth import demo_track, write_wav
 from nemo_local.render.settings import capped_video_kbps
-from nemo_skill.destinations import DESTINATIONS, MB, output_options, parse_size
+from nemo_skill.destinations import DESTINATIONS, MB, Output, output_for, parse_size
 
 AUDIO = [{"kind": "audio", "filename": "song.mp3", "file_id": "f1", "info": {"duration": 700.0}}]
 
@@ -61,12 +61,28 @@ class TestDestinations:
     def test_a_size_in_words(self) -> None:
         assert direct("keep it under 25 MB", {}, AUDIO).draft["m"]["max_bytes"] == 25 * MB
 
-    def test_flags_become_output_options(self) -> None:
-        assert output_options("Discord", None) == ({"audioKbps": 128, "maxBytes": 10 * MB}, " for discord")
-        assert output_options(None, "1MB") == ({"maxBytes": MB}, "")
-        assert output_options("email", "5MB")[0]["maxBytes"] == 5 * MB
+    def test_flags_become_structured_output_options(self) -> None:
+        discord = output_for("Discord", None)
+        assert discord == Output("discord", None, DESTINATIONS["discord"].max_bytes, DESTINATIONS["discord"].audio_kbps)
+        assert discord.render_options() == {"maxBytes": 10 * MB, "audioKbps": 128}
+        assert discord.state() == {"destination": "discord", "max_bytes": 10 * MB}
+        assert output_for(None, "1MB").render_options() == {"maxBytes": MB}
+        assert output_for("email", "5MB").max_bytes == 5 * MB          # the smaller cap of the two
+        assert output_for("email", "50MB").max_bytes == DESTINATIONS["email"].max_bytes
+        assert output_for(None, None, "9:16").state() == {"aspect": "9:16"}
         with pytest.raises(ValueError, match="say one of"):
-            output_options("myspace", None)
+            output_for("myspace", None)
+
+    def test_structured_options_reach_the_director_as_data(self) -> None:
+        words = direct("bars", {}, AUDIO, output=output_for("discord", None).state())
+        assert words.draft["m"]["destination"] == "discord" and words.draft["m"]["max_bytes"] == 10 * MB
+        assert "for Discord (at most 10 MB)" in words.reply
+        framed = direct("bars", {}, AUDIO, output={"aspect": "9:16", "max_bytes": 2 * MB})
+        assert (framed.draft["m"]["width"], framed.draft["m"]["height"]) == (1080, 1920)
+        assert framed.draft["m"]["max_bytes"] == 2 * MB
+        hostile = direct("bars", {}, AUDIO, output={"destination": "myspace", "aspect": "7:3", "max_bytes": 10**12})
+        assert "max_bytes" not in hostile.draft["m"] and hostile.draft["m"]["aspect"] == "16:9"
+        assert "Unknown destination" in hostile.reply
 
     @pytest.mark.parametrize(("text", "value"), [("25MB", 25 * MB), ("1.5 GB", 1_500_000_000), ("800k", 800_000),
                                                  ("10mib", 10 * MB)])
@@ -165,7 +181,7 @@ class TestPreview:
     def test_preview_is_ten_small_seconds_around_the_drop_and_free(self, cli: Any, start_server: Any,
                                                                   tmp_path: Path, monkeypatch: Any,
                                                                   track20: Path) -> None:
-        server = start_server(tmp_path / "preview", render_max_side=0)
+        server = start_server(tmp_path / "preview", render_max_side=0, cloud_emulation=False)   # previews are local
         monkeypatch.setenv("NEMO_API_URL", server.url)
         assert cli("upload", track20).code == 0 and cli("chat", "bars, vertical").code == 0
         before = json.loads(cli("credits", "--json").out)["available"]

@@ -128,31 +128,35 @@ class TestVariants:
 
 
 class Recorder(BaseHTTPRequestHandler):
-    seen: ClassVar[list[dict[str, str]]] = []
+    """A recording proxy in front of the real backend: every request is passed on as it came, and its headers
+    are kept, so a test sees what the client sent and the backend answers as it would."""
 
-    def _answer(self, body: dict[str, Any]) -> None:
-        Recorder.seen.append({k.lower(): v for k, v in self.headers.items()})
-        raw = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
+    upstream: ClassVar[str] = ""
+    seen: ClassVar[list[tuple[str, str, dict[str, str]]]] = []
+
+    def _forward(self) -> None:
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+        Recorder.seen.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        answer = httpx.request(self.command, Recorder.upstream + self.path, headers=headers, content=body,
+                               timeout=30)
+        self.send_response(answer.status_code)
+        for key, value in answer.headers.items():
+            if key.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(answer.content)))
         self.end_headers()
-        self.wfile.write(raw)
+        self.wfile.write(answer.content)
 
-    def do_POST(self) -> None:
-        self._answer({"code": 0, "data": {"token": "recorded-token", "user_id": "anon_rec", "credits": 100,
-                                          "expires_at": "2099-01-01T00:00:00Z"}})
-
-    def do_GET(self) -> None:
-        self._answer({"code": 0, "data": {"available": 7, "frozen": 0, "total": 7}})
+    do_GET = do_POST = _forward
 
     def log_message(self, *args: Any) -> None:
         pass
 
 
 @pytest.fixture
-def recorder() -> Iterator[str]:
-    Recorder.seen = []
+def recorder(server: Any) -> Iterator[str]:
+    Recorder.seen, Recorder.upstream = [], server.url
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -177,14 +181,17 @@ def test_built_variants_send_their_own_attribution(built: Path, tmp_path: Path, 
     result = subprocess.run([sys.executable, str(folder / "scripts" / "nemo.py"), "credits", "--json"],
                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["available"] == 7
+    assert json.loads(result.stdout)["available"] == ServerConfig().initial_credits   # the real backend's answer
     version = yaml.safe_load((folder / "SKILL.md").read_text().split("---", 2)[1])["metadata"]["version"]
-    assert len(Recorder.seen) == 2
-    for headers in Recorder.seen:
+    calls = [(method, path, headers) for method, path, headers in Recorder.seen if path.startswith("/api/")]
+    assert [(method, path) for method, path, _ in calls] == [
+        ("POST", CONFIG["api"]["endpoints"]["anonymous_token"]), ("GET", CONFIG["api"]["endpoints"]["credits"])]
+    for _, _, headers in calls:
         assert (headers["x-skill-source"], headers["x-skill-version"], headers["x-skill-platform"]) == \
             (name, str(version), platform)
-    assert "authorization" not in Recorder.seen[0] and Recorder.seen[1]["authorization"] == "Bearer recorded-token"
-    assert "recorded-token" not in result.stdout + result.stderr
+    token = json.loads((tmp_path / "cfg" / "tokens.json").read_text())[recorder]["token"]
+    assert "authorization" not in calls[0][2] and calls[1][2]["authorization"] == f"Bearer {token}"
+    assert token not in result.stdout + result.stderr
 
 
 def test_missing_dependency_is_one_line(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ import pytest
 from nemo_skill import errors, gui, skill
 from nemo_skill.backoff import backoff_delay, parse_retry_after, rate_limit_wait
 from nemo_skill.chat import parse_event
-from nemo_skill.export import read_status, safe_filename
+from nemo_skill.download import safe_filename
+from nemo_skill.export import read_status
 from nemo_skill.filetypes import content_matches, sniff
 from nemo_skill.headers import attribution, detect_platform
 from nemo_skill.routing import route

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from nemo_skill import errors
-from nemo_skill.backoff import backoff_delay, parse_retry_after, rate_limit_wait
+from nemo_skill.backoff import RetryPolicy, parse_retry_after, retry_wait
 from nemo_skill.headers import attribution
 from nemo_skill.skill import SkillMeta
 from nemo_skill.store import Store
@@ -48,8 +48,8 @@ class Settings:
         return float(self.config["timeouts"][name])
 
     @property
-    def retry(self) -> dict[str, Any]:
-        return dict(self.config["retry"])
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy.from_config(self.config["retry"])
 
 
 def _epoch(iso: Any) -> float | None:
@@ -59,6 +59,25 @@ def _epoch(iso: Any) -> float | None:
         return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
+
+
+def system_language() -> str:
+    """The system's language (LANG, LC_ALL) as two letters; English when it names none ("C", "POSIX")."""
+    for name in ("LC_ALL", "LANG"):
+        code = os.environ.get(name, "")[:2].lower()
+        if len(code) == 2 and code.isalpha() and code.isascii():
+            return code
+    return "en"
+
+
+@dataclass
+class _Tries:
+    """What one request has used of its retries."""
+
+    attempt: int = 0              # connection errors and 5xx answers so far
+    rate_waited: bool = False     # the one wait after HTTP 429
+    renewed: bool = False         # the one new token after a refusal
+    kept_old: bool = False        # ... which could not be had, so the old token was kept
 
 
 def _request_id(resp: httpx.Response) -> str | None:
@@ -133,29 +152,31 @@ class Api:
             return token
         raise errors.AuthError("no token could be obtained", hint="Try again later.")
 
-    def session_id(self, new: bool = False) -> str:
+    def session_id(self, new: bool = False, language: str | None = None) -> str:
+        """The current editing session, or a new one (in `language`: the user's words' language when known,
+        else the system's, else English)."""
         key = self.settings.api_key
         self.token()
         cached = None if new else self.store.session(key)
         if cached and (self.user_id is None or cached.get("user_id") in (None, self.user_id)):
             return str(cached["session_id"])
-        language = (os.environ.get("LANG") or "en")[:2].lower()
         data = self.call("POST", "create_session", json={"task_name": "project",
-                                                         "language": language if language.isalpha() else "en"})
+                                                         "language": language or system_language()})
         self.user_id = str(data.get("user_id") or self.user_id or "") or None
         session_id = str(data["session_id"])
         self.store.save_session(key, session_id, self.user_id)
         return session_id
 
-    def with_session(self, action: Callable[[str], Any]) -> Any:
-        """Run action(session_id); when the session is gone (1002), start a new one, say so, and run it again."""
+    def with_session(self, action: Callable[[str], Any], language: str | None = None) -> Any:
+        """Run action(session_id); when the session is gone (1002), start a new one, say so, and run it again.
+        A session started here speaks `language` (see `session_id`)."""
         try:
-            return action(self.session_id())
+            return action(self.session_id(language=language))
         except errors.SessionNotFound:
             self.store.forget_session(self.settings.api_key)
             self.settings.notice("The previous editing session is gone (code 1002); started a new one. "
                                  "Upload your files again if the video needs them.")
-            return action(self.session_id(new=True))
+            return action(self.session_id(new=True, language=language))
 
     def draft(self, session_id: str) -> Any:
         """The session's current draft (None when the state holds none)."""
@@ -183,94 +204,108 @@ class Api:
             return errors.error_from(resp.status_code, body, _request_id(resp), retry_after)
         return None
 
+    def _send(self, method: str, url: str, *, auth: bool, render: bool, stream: bool, json: Any,
+              files: Callable[[], Any] | None, headers: dict[str, str] | None,
+              timeout: httpx.Timeout | None) -> tuple[httpx.Response, Any]:
+        """One attempt: the open response and its parsed body (None for a stream), or the error it stands for
+        (httpx.TransportError, or an APIError from the answer)."""
+        request_headers = dict(headers or {})
+        if auth:
+            request_headers["Authorization"] = f"Bearer {self.token()}"
+        request = self.http.build_request(method, url, json=json, files=files() if files else None,
+                                          headers=request_headers, timeout=timeout or self.timeout)
+        resp = self.http.send(request, stream=stream)
+        try:
+            body: Any = None
+            if not (stream and resp.headers.get("content-type", "").startswith("text/event-stream")
+                    and resp.status_code < 400):
+                resp.read()
+                try:
+                    body = resp.json()
+                except ValueError:
+                    body = None
+            error = self._error(resp, body, render)
+            if error is None and not stream and not isinstance(body, dict):
+                error = errors.ServerError(f"unexpected answer from the backend (HTTP {resp.status_code})",
+                                           status=resp.status_code, request_id=_request_id(resp),
+                                           hint="Try again in a minute.")
+        except BaseException:
+            resp.close()
+            raise
+        if error is not None:
+            resp.close()
+            raise error
+        return resp, body
+
+    def _refused(self, error: errors.AuthError, tries: _Tries) -> None:
+        """A refused token (1001/401): a new anonymous token once, then the call once more; raises when that is
+        not possible. Until a new token is had the old one is kept: a refusal may be spurious, and deleting a valid
+        token when the token route then answers 429 would lock the install out."""
+        if self.env_token:
+            raise errors.AuthError("NEMO_TOKEN is invalid or expired", code=error.code, status=error.status,
+                                   request_id=error.request_id,
+                                   hint="Set a valid token, or unset NEMO_TOKEN to use a free one.")
+        if tries.renewed:
+            if tries.kept_old:
+                raise errors.AuthError("the token was refused and no new one can be had now", code=error.code,
+                                       status=error.status, request_id=error.request_id,
+                                       hint="The current token is kept: try again in a few minutes, or set "
+                                            "NEMO_TOKEN to a token from your NemoVideo account.")
+            raise error
+        tries.renewed = True
+        self.settings.notice("The token was refused (code 1001); getting a new one...")
+        old = self._token
+        try:
+            self._token = self._acquire()
+        except errors.AuthError as exc:
+            self._token, tries.kept_old = old, True
+            self.settings.notice(f"No new token could be had ({exc.message}); trying once more with the current "
+                                 "one...")
+
+    def _unreachable(self, exc: httpx.TransportError) -> errors.NetworkError:
+        what = "timed out" if isinstance(exc, httpx.TimeoutException) else "could not be reached"
+        where = "the local backend" if self.settings.local else "NemoVideo"
+        return errors.NetworkError(f"{where} {what} ({type(exc).__name__})",
+                                   hint="Check the connection and try again, or use --local.")
+
     @contextmanager
     def _exchange(self, method: str, name: str, *, params: dict[str, str] | None = None, auth: bool = True,
                   render: bool = False, stream: bool = False, json: Any = None,
                   files: Callable[[], Any] | None = None, headers: dict[str, str] | None = None,
                   timeout: httpx.Timeout | None = None) -> Iterator[tuple[httpx.Response, Any]]:
-        """Send a request with the retry rules; yield (response, parsed body) for a successful answer.
+        """Send a request until it succeeds or must stop; yield (response, parsed body) of the success.
 
-        1001/401: a new anonymous token once, then the call once more (NEMO_TOKEN set: fail and say so).
-        429: wait (30 s or Retry-After) and try once more. Idempotent GETs retry connection errors and 5xx.
-        """
-        retry = self.settings.retry
+        What is tried again, and after how long, is `backoff.retry_wait`'s decision; a refused token is renewed
+        once (`_refused`)."""
         url = self.settings.endpoint(name, **(params or {}))
-        idempotent = method == "GET"
-        attempt, auth_retried, rate_retried, kept_old = 0, False, False, False
+        tries = _Tries()
         self._announce()
         while True:
-            request_headers = dict(headers or {})
-            if auth:
-                request_headers["Authorization"] = f"Bearer {self.token()}"
-            request = self.http.build_request(method, url, json=json, files=files() if files else None,
-                                              headers=request_headers, timeout=timeout or self.timeout)
             try:
-                resp = self.http.send(request, stream=stream)
-            except httpx.TransportError as exc:
-                if idempotent and attempt + 1 < int(retry["network_attempts"]):
-                    self.settings.sleep(backoff_delay(attempt, retry["backoff_base"], retry["backoff_max"],
-                                                      self.settings.rand))
-                    attempt += 1
-                    continue
-                what = "timed out" if isinstance(exc, httpx.TimeoutException) else "could not be reached"
-                where = "the local backend" if self.settings.local else "NemoVideo"
-                raise errors.NetworkError(f"{where} {what} ({type(exc).__name__})",
-                                          hint="Check the connection and try again, or use --local.") from None
+                resp, body = self._send(method, url, auth=auth, render=render, stream=stream, json=json,
+                                        files=files, headers=headers, timeout=timeout)
+            except errors.AuthError as error:
+                if not auth:
+                    raise
+                self._refused(error, tries)
+                continue
+            except (httpx.TransportError, errors.APIError) as error:
+                wait = retry_wait(error, idempotent=method == "GET", attempt=tries.attempt,
+                                  rate_waited=tries.rate_waited, policy=self.settings.retry, rand=self.settings.rand)
+                if wait is None:
+                    raise self._unreachable(error) if isinstance(error, httpx.TransportError) else error from None
+                if isinstance(error, errors.RateLimited):
+                    tries.rate_waited = True
+                    self.settings.notice(f"Rate limited (HTTP 429); trying once more in {wait:.0f} s...")
+                else:
+                    tries.attempt += 1
+                self.settings.sleep(wait)
+                continue
             try:
-                is_stream = resp.headers.get("content-type", "").startswith("text/event-stream")
-                body: Any = None
-                if not (stream and is_stream and resp.status_code < 400):
-                    resp.read()
-                    try:
-                        body = resp.json()
-                    except ValueError:
-                        body = None
-                error = self._error(resp, body, render)
-                if error is None and not stream and not isinstance(body, dict):
-                    error = errors.ServerError(f"unexpected answer from the backend (HTTP {resp.status_code})",
-                                               status=resp.status_code, request_id=_request_id(resp),
-                                               hint="Try again in a minute.")
-                if error is None:
-                    yield resp, body
-                    return
+                yield resp, body
+                return
             finally:
                 resp.close()
-            if isinstance(error, errors.AuthError) and auth:
-                if self.env_token:
-                    raise errors.AuthError("NEMO_TOKEN is invalid or expired", code=error.code,
-                                           status=error.status, request_id=error.request_id,
-                                           hint="Set a valid token, or unset NEMO_TOKEN to use a free one.")
-                if not auth_retried:
-                    # A new token once; until one is had, the old one is kept: a refusal may be spurious, and
-                    # deleting a valid token when the token route then answers 429 would lock the install out.
-                    auth_retried = True
-                    self.settings.notice("The token was refused (code 1001); getting a new one...")
-                    old = self._token
-                    try:
-                        self._token = self._acquire()
-                    except errors.AuthError as exc:
-                        self._token, kept_old = old, True
-                        self.settings.notice(f"No new token could be had ({exc.message}); trying once more "
-                                             "with the current one...")
-                    continue
-                if kept_old:
-                    raise errors.AuthError("the token was refused and no new one can be had now", code=error.code,
-                                           status=error.status, request_id=error.request_id,
-                                           hint="The current token is kept: try again in a few minutes, or set "
-                                                "NEMO_TOKEN to a token from your NemoVideo account.")
-            if isinstance(error, errors.RateLimited) and not rate_retried:
-                wait = rate_limit_wait(error.retry_after, float(retry["rate_limit_wait"]), 120.0)
-                if wait is not None:
-                    rate_retried = True
-                    self.settings.notice(f"Rate limited (HTTP 429); trying once more in {wait:.0f} s...")
-                    self.settings.sleep(wait)
-                    continue
-            if isinstance(error, errors.ServerError) and idempotent and attempt + 1 < int(retry["network_attempts"]):
-                self.settings.sleep(backoff_delay(attempt, retry["backoff_base"], retry["backoff_max"],
-                                                  self.settings.rand))
-                attempt += 1
-                continue
-            raise error
 
     def call(self, method: str, name: str, **kwargs: Any) -> Any:
         """One JSON call; returns the envelope's `data` (for render calls, `data` or the body itself)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,14 +88,29 @@ class ChatResult:
         return dataclasses.asdict(self)
 
 
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def language_of(text: str) -> str | None:
+    """The language a message is written in, as the session takes it: "zh" for Chinese characters, "en" for
+    other words; None when there are no words to tell by."""
+    if CJK.search(text):
+        return "zh"
+    return "en" if re.search(r"[A-Za-z]{2}", text) else None
+
+
 def run_turn(api: Api, session_id: str, text: str, rules: list[gui.Rule],
-             on_text: Callable[[str], None] = lambda t: None) -> ChatResult:
+             on_text: Callable[[str], None] = lambda t: None, output: dict[str, Any] | None = None) -> ChatResult:
+    """Send one message (and the structured output options, as the ADK request's `state_delta`) and read the
+    reply to its end."""
     settings = api.settings
     result = ChatResult()
     before = timeline.summarize(api.draft(session_id))
-    body = {"app_name": settings.config["api"]["app_name"], "user_id": settings.config["api"]["user_id"],
-            "session_id": session_id, "new_message": {"role": "user", "parts": [{"text": text}]},
-            "streaming": False}
+    body: dict[str, Any] = {
+        "app_name": settings.config["api"]["app_name"], "user_id": settings.config["api"]["user_id"],
+        "session_id": session_id, "new_message": {"role": "user", "parts": [{"text": text}]}, "streaming": False}
+    if output:
+        body["state_delta"] = {"output": output}
     still_every = settings.timeout("still_working_every")
     start = settings.clock()
     deadline = start + settings.timeout("chat_total")

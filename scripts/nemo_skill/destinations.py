@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -45,23 +46,47 @@ def parse_size(text: str) -> int:
     return int(value)
 
 
-def output_options(place: str | None, max_size: str | None) -> tuple[dict[str, int], str]:
-    """The render request's output options for `--for NAME` / `--max-size SIZE`, and the words for the prompt.
+@dataclass(frozen=True)
+class Output:
+    """What the user asked of the file itself: where it goes, its frame, its size cap and audio rate. It travels as
+    data: to the video agent as the chat request's `state_delta.output`, and to the renderer as the render
+    request's `output` (and the frame in the draft it renders), never as words added to the user's."""
 
-    ValueError names what is wrong (an unknown place, a size that is not one)."""
-    options: dict[str, int] = {}
-    words = ""
-    if place:
-        key = re.sub(r"[^a-z]", "", place.lower())
-        key = {"instagram": "reels", "ytshorts": "shorts", "mail": "email", "yt": "youtube"}.get(key, key)
-        if key not in DESTINATIONS:
-            raise ValueError(f"--for {place!r}: say one of {', '.join(DESTINATIONS)}")
-        target = DESTINATIONS[key]
-        words = f" for {key}"
-        options["audioKbps"] = target.audio_kbps
-        if target.max_bytes:
-            options["maxBytes"] = target.max_bytes
+    destination: str | None = None       # a key of DESTINATIONS
+    aspect: str | None = None            # "16:9", "9:16", "1:1"
+    max_bytes: int | None = None
+    audio_kbps: int | None = None
+
+    def render_options(self) -> dict[str, int]:
+        """The render request's `output` fields (the cloud's names)."""
+        options = {"maxBytes": self.max_bytes, "audioKbps": self.audio_kbps}
+        return {key: value for key, value in options.items() if value is not None}
+
+    def state(self) -> dict[str, Any]:
+        """What the video agent is told (`state_delta.output`); empty when nothing was asked."""
+        values = {"destination": self.destination, "aspect": self.aspect, "max_bytes": self.max_bytes}
+        return {key: value for key, value in values.items() if value is not None}
+
+
+AS_ASKED = Output()          # no options: the file as the words and the draft make it
+
+
+def destination_key(place: str) -> str:
+    """The DESTINATIONS key for what a user calls a place ("Instagram" is reels); ValueError names the choices."""
+    key = re.sub(r"[^a-z]", "", place.lower())
+    key = {"instagram": "reels", "ytshorts": "shorts", "mail": "email", "yt": "youtube"}.get(key, key)
+    if key not in DESTINATIONS:
+        raise ValueError(f"--for {place!r}: say one of {', '.join(DESTINATIONS)}")
+    return key
+
+
+def output_for(place: str | None, max_size: str | None, aspect: str | None = None) -> Output:
+    """The output for `--for NAME`, `--max-size SIZE` and `--aspect`: a place's frame, audio rate and cap; a size
+    cap alone; the smaller cap when both are given. ValueError names what is wrong."""
+    key = destination_key(place) if place else None
+    target = DESTINATIONS[key] if key else None
+    cap = target.max_bytes if target else None
     if max_size:
-        cap = parse_size(max_size)
-        options["maxBytes"] = min(cap, options.get("maxBytes", cap))
-    return options, words
+        asked = parse_size(max_size)
+        cap = min(asked, cap) if cap else asked
+    return Output(key, aspect, cap, target.audio_kbps if target else None)

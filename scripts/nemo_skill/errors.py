@@ -20,6 +20,7 @@ EXIT_CODES: dict[int, tuple[str, str]] = {
     8: ("network", "backend unreachable, timed out, rate limited (429) or failing (5xx)"),
     9: ("render", "the render failed or was cancelled"),
     10: ("setup", "a dependency is missing"),
+    11: ("question", "the video agent asked a question: ask the user, answer with chat, then export"),
     130: ("interrupted", "stopped by Ctrl-C"),
 }
 
@@ -62,6 +63,18 @@ class NetworkError(NemoError):
 
 class RenderFailed(NemoError):
     exit_code = 9
+
+
+class AgentAsks(NemoError):
+    """The video agent answered with a question: nothing was rendered, the user's answer is needed first."""
+
+    exit_code = 11
+
+    def __init__(self, question: str, track: str | None = None) -> None:
+        super().__init__(f"the video agent asks: {question}",
+                         hint='Ask the user, send the answer with nemo.py chat "...", then run nemo.py export.')
+        self.question = question
+        self.track = track
 
 
 class APIError(NemoError):

@@ -1,24 +1,19 @@
-"""Export: start a render of the latest draft, poll it to the end, and download the MP4 safely."""
+"""Export: start a render of the latest draft, poll it to the end, and download the MP4 (`download`); resume or
+cancel a render this install started. `export` and `preview` are the whole flows, as library calls."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import re
-import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
 
-import httpx
-
-from nemo_local.draft import exportable
+from nemo_local.draft import ASPECTS, exportable, with_meta
 from nemo_skill import errors
 from nemo_skill.api import Api
-from nemo_skill.upload import Bar
+from nemo_skill.destinations import AS_ASKED, Output
+from nemo_skill.download import check_size, download, download_captions, download_poster, target_path
 
 TERMINAL = {"completed", "failed", "cancelled", "canceled", "error"}
 
@@ -126,173 +121,6 @@ def wait_for(api: Api, render_id: str,
         s.sleep(interval)
 
 
-def safe_filename(name: str, default: str = "video.mp4") -> str:
-    """A server-supplied name made safe: no folders, no odd characters, an .mp4 ending."""
-    name = unquote(name).replace("\\", "/").rsplit("/", 1)[-1]
-    name = re.sub(r"[^\w.\- ]+", "_", name).strip(" ._")[:100]
-    if not name:
-        return default
-    return name if name.lower().endswith(".mp4") else name + ".mp4"
-
-
-def target_path(output: Path | None, url_or_id: str, force: bool) -> Path:
-    """Where the MP4 goes: -o PATH (a folder takes the server's name), else the current folder.
-
-    Checked before anything is uploaded or rendered: not an existing file (without --force), in a folder
-    that exists and can be written."""
-    name = safe_filename(urlsplit(url_or_id).path or url_or_id)
-    path = output if output is not None else Path(name)
-    try:
-        if path.is_dir():
-            path = path / name
-        path = path.expanduser().absolute()
-        if path.exists() and not force:
-            raise errors.InputError(f"{path} exists", hint="Pass --force to replace it, or choose another -o PATH.")
-        if not path.parent.is_dir():
-            raise errors.InputError(f"{path.parent} is not a folder", hint="Create it or choose another -o PATH.")
-        probe = tempfile.NamedTemporaryFile(dir=path.parent, prefix=".nemo-write-check-")  # noqa: SIM115
-        probe.close()
-    except OSError as exc:
-        shown = str(path)[:120]
-        raise errors.InputError(f"cannot write the video to {shown} ({exc.strerror or type(exc).__name__})",
-                                hint="Choose another -o PATH in a folder you can write.") from None
-    return path
-
-
-TEXT_TYPES = ("application/json", "text/", "application/problem+json", "application/xml")
-
-
-def _refused(resp: httpx.Response, head: bytes) -> errors.APIError:
-    """The error a download that is not an MP4 stands for: the backend's own, when it sent one."""
-    try:
-        body = json.loads(head.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        body = None
-    if isinstance(body, dict) and body.get("code") not in (None, 0, "0", 200):
-        error = errors.error_from(resp.status_code if resp.status_code >= 400 else 500, body)
-        if isinstance(error, errors.ServerError | errors.RateLimited):
-            error.hint = "The video is ready: run `nemo.py export --resume` to download it."
-        return error
-    kind = resp.headers.get("content-type", "unknown type").split(";")[0]
-    return errors.ServerError(f"the download is not an MP4 (HTTP {resp.status_code}, {kind[:60]})",
-                              status=resp.status_code, hint="Run `nemo.py export --resume` to try again later.")
-
-
-def _resume_from(part: Path, resp: httpx.Response) -> int:
-    """Where the body of this answer starts in the file: the .part's length for a matching 206, else 0."""
-    if resp.status_code != 206:
-        return 0
-    match = re.match(r"bytes (\d+)-\d+/(\d+|\*)", resp.headers.get("content-range", ""))
-    have = part.stat().st_size if part.exists() else 0
-    return have if match and int(match[1]) == have else -1
-
-
-def download(api: Api, url: str, path: Path, progress: bool | None = None) -> Path:
-    """Stream the file into PATH.part, check it is a whole MP4, then rename; no token is sent (the link may
-    be a CDN's). A .part left by a broken download is continued with an HTTP Range request when the server
-    allows it (else fetched again); it is removed when what arrives is not the video."""
-    url = urljoin(api.settings.base_url + "/", url)
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise errors.ServerError("the backend gave a download link that is not http(s)")
-    part = path.with_name(path.name + ".part")
-    timeout = httpx.Timeout(connect=api.timeout.connect, read=api.settings.timeout("download_read"),
-                            write=api.timeout.write, pool=api.timeout.pool)
-    have = part.stat().st_size if part.exists() else 0
-    headers = {"Range": f"bytes={have}-"} if have else {}
-    keep_part = True
-    try:
-        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True, headers=headers) as resp:
-            start = _resume_from(part, resp) if resp.status_code in (200, 206) else 0
-            if have and (resp.status_code == 416 or start < 0):   # the .part does not fit: fetch it all again
-                part.unlink(missing_ok=True)
-                return download(api, url, path, progress)
-            if resp.status_code not in (200, 206):
-                head = resp.read()[:65536]
-                keep_part = resp.status_code >= 500
-                raise _refused(resp, head) if head.lstrip()[:1] in (b"{", b"[") else errors.ServerError(
-                    f"the download answered HTTP {resp.status_code}", status=resp.status_code,
-                    hint="Run `nemo.py export --resume` to try the download again.")
-            if resp.headers.get("content-type", "").lower().startswith(TEXT_TYPES):
-                keep_part = False
-                raise _refused(resp, resp.read()[:65536])
-            length = resp.headers.get("content-length")
-            expected = start + int(length) if length and length.isdigit() else None
-            bar = Bar(expected or 0, "Downloading", progress)
-            bar.add(start)
-            with part.open("r+b" if start else "wb") as out:
-                out.seek(start)
-                out.truncate()
-                for chunk in resp.iter_bytes(1 << 16):
-                    out.write(chunk)
-                    bar.add(len(chunk))
-        size = part.stat().st_size
-        with part.open("rb") as handle:
-            head = handle.read(12)
-        if head[4:8] != b"ftyp":   # every MP4 opens with its ftyp box
-            keep_part = False
-            raise _refused(resp, head + part.read_bytes()[12:65536])
-        if expected is not None and size != expected:
-            raise errors.NetworkError(f"the download ended early ({size} of {expected} bytes)",
-                                      hint="Run `nemo.py export --resume` to fetch the rest.")
-        part.replace(path)
-    except httpx.TransportError as exc:
-        raise errors.NetworkError(f"the download broke off ({type(exc).__name__})",
-                                  hint="Run `nemo.py export --resume` to fetch the rest.") from None
-    finally:
-        if not keep_part:
-            with contextlib.suppress(OSError):
-                part.unlink()
-    return path
-
-
-def check_size(path: Path, max_bytes: int | None) -> None:
-    """A size cap is met, not hoped for: a file over it is removed and reported."""
-    size = path.stat().st_size
-    if max_bytes and size > max_bytes:
-        path.unlink()
-        raise errors.RenderFailed(f"the video came out at {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB cap",
-                                  hint="Trim the clip or allow a larger --max-size.")
-
-
-def download_poster(url: str, video: Path) -> Path | None:
-    """The render's poster image beside the video (VIDEO.jpg); None when the backend offers none or it fails."""
-    return _sidecar(url, video.with_suffix(".jpg"), ("image/",), lambda head: head[:3] == b"\xff\xd8\xff")
-
-
-def download_captions(urls: dict[str, str], video: Path) -> dict[str, str]:
-    """The render's captions beside the video (VIDEO.srt, VIDEO.vtt): format -> path of those that arrived."""
-    checks = {"srt": lambda head: head[:1].isdigit() or head.startswith(b"\xef\xbb\xbf"),
-              "vtt": lambda head: head.lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT")}
-    out = {}
-    for ext, url in urls.items():
-        got = _sidecar(url, video.with_suffix(f".{ext}"), ("text/", "application/x-subrip"), checks[ext])
-        if got is not None:
-            out[ext] = str(got)
-    return out
-
-
-def _sidecar(url: str, path: Path, types: tuple[str, ...], looks_right: Callable[[bytes], bool]) -> Path | None:
-    """A small file that goes with the video, written whole or not at all; None when it cannot be had."""
-    part = path.with_name(path.name + ".part")
-    try:
-        with httpx.stream("GET", url, timeout=30, follow_redirects=True) as resp:
-            if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith(types):
-                return None
-            with part.open("wb") as out:
-                for chunk in resp.iter_bytes(1 << 16):
-                    out.write(chunk)
-        with part.open("rb") as handle:
-            if not looks_right(handle.read(16)):
-                return None
-        part.replace(path)
-        return path
-    except (httpx.HTTPError, OSError):
-        return None
-    finally:
-        with contextlib.suppress(OSError):
-            part.unlink()
-
-
 def fetch(api: Api, render_id: str, done: RenderStatus, target: Path, max_bytes: int | None = None) -> Path:
     """Download a completed render to `target` and settle its record: where it goes (and its size cap) is
     remembered first, so a broken download resumes into the same .part; the size cap is checked."""
@@ -322,3 +150,95 @@ def unfinished(api: Api) -> dict[str, Any] | None:
         if status not in TERMINAL or (status == "completed" and entry.get("downloaded") is False):
             return entry
     return None
+
+
+Watch = Callable[[str, RenderStatus], None]     # (render id, status): progress as the render runs
+
+
+@dataclass
+class Exported:
+    """A video on disk, and what came with it."""
+
+    render_id: str
+    path: Path
+    bytes: int
+    max_bytes: int | None = None
+    poster: Path | None = None
+    captions: dict[str, str] = field(default_factory=dict)     # "srt"/"vtt" -> path
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"render_id": self.render_id, "path": str(self.path), "media": f"MEDIA:{self.path}",
+                "bytes": self.bytes, "poster": str(self.poster) if self.poster else None,
+                "captions": self.captions or None}
+
+
+def with_frame(draft: dict[str, Any], aspect: str | None) -> dict[str, Any]:
+    """The draft in another frame ("9:16", ...), for one render of several sizes; as it is for None."""
+    if aspect is None:
+        return draft
+    width, height = ASPECTS[aspect]
+    return with_meta(draft, aspect=aspect, width=width, height=height)
+
+
+def _finish(api: Api, render_id: str, target: Path | None, force: bool, max_bytes: int | None,
+            watch: Watch, what: str = "Rendering") -> Exported:
+    """Wait for a started render, download it with its poster and captions."""
+    api.settings.notice(f"{what} ({render_id})...")
+    try:
+        done = wait_for(api, render_id, lambda status: watch(render_id, status))
+    except KeyboardInterrupt:
+        api.settings.notice(f"Stopped waiting; render {render_id} goes on. Resume with: nemo.py export --resume "
+                            "(or cancel it with: nemo.py export --cancel)")
+        raise
+    path = fetch(api, render_id, done, target_path(target, render_id, force), max_bytes)
+    poster = download_poster(done.poster, path) if done.poster else None
+    captions = download_captions(done.captions, path) if done.captions else {}
+    return Exported(render_id, path, path.stat().st_size, max_bytes, poster, captions)
+
+
+def export(api: Api, target: Path | None, output: Output = AS_ASKED, *, force: bool = False, resume: bool = False,
+           watch: Watch = lambda render_id, status: None) -> Exported:
+    """Render the session's timeline (in `output.aspect`'s frame when given) and download it to `target` (a file
+    or folder; the current folder when None); with `resume`, pick up the last unfinished render instead. The
+    target is checked before anything is rendered (or spent)."""
+    if target is not None:
+        target_path(target, "video.mp4", force)
+    options: dict[str, int | bool] = dict(output.render_options())
+    entry = unfinished(api) if resume else None
+    if resume and entry is None:
+        raise errors.UsageError("there is no unfinished render to resume")
+    if entry is None:
+        def begin(session_id: str) -> str:
+            return start_render(api, session_id, with_frame(latest_draft(api, session_id), output.aspect), options)
+        render_id = str(api.with_session(begin))
+    else:
+        render_id = str(entry["id"])
+        options = {"maxBytes": int(entry["max_bytes"])} if entry.get("max_bytes") else options
+        if target is None and entry.get("path"):   # continue the same file (and its .part)
+            target = Path(str(entry["path"]))
+    cap = options.get("maxBytes")
+    return _finish(api, render_id, target, force, int(cap) if cap else None, watch)
+
+
+def preview(api: Api, target: Path | None, *, force: bool = False,
+            watch: Watch = lambda render_id, status: None) -> Exported:
+    """Ten seconds of the look (the drop, or the loudest part), small and fast; local only."""
+    if not api.settings.local:
+        raise errors.UsageError("preview is local-only: the NemoVideo cloud renders whole videos only",
+                                hint="Run it with --local to see the look in seconds, or export the full video.")
+    if target is not None:
+        target_path(target, "preview.mp4", force)
+
+    def begin(session_id: str) -> str:
+        return start_render(api, session_id, latest_draft(api, session_id), {"preview": True})
+    render_id = str(api.with_session(begin))
+    return _finish(api, render_id, target or Path(f"preview-{render_id}.mp4"), force, None, watch,
+                   "Rendering a 10-second preview")
+
+
+def cancel_unfinished(api: Api) -> tuple[str, RenderStatus]:
+    """Cancel the last render this install started and has not seen end."""
+    entry = unfinished(api)
+    if entry is None or entry.get("status") == "completed":
+        raise errors.UsageError("there is no unfinished render to cancel")
+    return str(entry["id"]), cancel(api, str(entry["id"]))

@@ -76,26 +76,6 @@ def check_files(paths: list[Path], max_bytes: int, local: bool = False) -> list[
     return kinds
 
 
-def split_inputs(paths: list[Path], local: bool) -> tuple[list[Path], list[Path]]:
-    """`make`'s files as (audio, pictures): audio by extension; images and clips are pictures. A video is the
-    sound source only when no audio file is named."""
-    audio = [p for p in paths if filetypes.kind_of(filetypes.extension(p.name), local) == "audio"]
-    pictures = [p for p in paths if p not in audio]
-    if not audio:
-        videos = [p for p in pictures if filetypes.kind_of(filetypes.extension(p.name), local) == "video"]
-        if not videos:
-            raise errors.UsageError("name an audio file (or a video with sound) first, e.g. "
-                                    "nemo.py make song.mp3 photo1.jpg photo2.jpg")
-        audio, pictures = videos[:1], [p for p in pictures if p != videos[0]]
-    return audio, pictures
-
-
-def ordinal(n: int) -> str:
-    """1 -> '1st', 2 -> '2nd', 11 -> '11th': how `make` names a track to the director."""
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
 def upload_files(api: Api, session_id: str, paths: list[Path], progress: bool | None = None) -> list[dict[str, Any]]:
     max_bytes = int(api.settings.config["limits"]["max_upload_bytes"])
     check_files(paths, max_bytes, api.settings.local)
