@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -104,6 +105,28 @@ def user(server: RunningServer) -> Iterator[User]:
     u = new_user(server.url, "client-a")
     yield u
     u.http.close()
+
+
+def eventually(condition: Callable[[], Any], timeout: float, every: float = 0.05) -> Any:
+    """Wait until `condition()` is truthy and return its value, or fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:g} s: {getattr(condition, '__doc__', None) or condition}")
+        time.sleep(every)
+
+
+def serving(base_url: str, timeout: float = 30) -> None:
+    """Wait for a server started in another process to answer /healthz."""
+    def answers() -> bool:
+        try:
+            return httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+    eventually(answers, timeout, every=0.1)
 
 
 def arm(base_url: str, **fault: Any) -> None:

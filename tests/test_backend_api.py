@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import subprocess
 import time
 from pathlib import Path
@@ -13,12 +14,14 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from conftest import ADMIN, User, admin, arm, new_user
+from conftest import ADMIN, User, admin, arm, eventually, new_user
 from nemo_local.media.ffmpeg import ffmpeg_exe, probe
+from nemo_local.service.config import ServerConfig
 
 UPLOAD = "/api/upload-video/nemo_agent/me/{}"
 STATE = "/api/state/nemo_agent/me/{}/latest"
 RENDER = "/api/render/proxy/lambda"
+START_PROGRESS = 5    # a render start answers progress 5 (../shared/api-contract.md: the render proxy's answer)
 
 
 def upload(user: User, session_id: str, *paths: Path) -> httpx.Response:
@@ -91,8 +94,8 @@ class TestToken:
         short = start_server(tmp_path / "short", token_ttl_seconds=1)
         u = new_user(short.url, "c3")
         assert u.get("/api/credits/balance/simple").json()["code"] == 0
-        time.sleep(1.2)
-        resp = u.get("/api/credits/balance/simple")
+        resp = eventually(lambda: (lambda r: r if r.status_code != 200 else None)(
+            u.get("/api/credits/balance/simple")), 5)
         assert resp.status_code == 401 and resp.json()["code"] == 1001
 
 
@@ -231,9 +234,11 @@ class TestChat:
 class TestRender:
     def test_render_produces_h264_aac_mp4_matching_the_audio(self, user: User, wav: Path, tmp_path: Path) -> None:
         session_id = ready_session(user, wav)
-        started = start_render(user, session_id)
-        assert started.json() == {"success": True, "data": {"id": "render_1", "status": "pending",
-                                                            "progress": 5, "cost": 1}}
+        started = start_render(user, session_id, "render_1")
+        seconds = probe(wav).duration or 0
+        cost = math.ceil(seconds / ServerConfig().seconds_per_credit)     # a credit per started 10 s
+        assert cost == 1 and started.json() == {"success": True, "data": {
+            "id": "render_1", "status": "pending", "progress": START_PROGRESS, "cost": cost}}
         done = wait_render(user, "render_1")
         assert done["status"] == "completed" and done["progress"] == 100 and done["completedAt"]
         video = httpx.get(done["outputUrl"])

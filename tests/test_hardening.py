@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ADMIN, User, admin, arm, new_user, request_count
+from conftest import ADMIN, User, admin, arm, eventually, new_user, request_count, serving
 from nemo_local.draft import DraftInvalid, validate
 from nemo_local.media import procs
 from nemo_local.media.synth import demo_track, write_wav
@@ -72,7 +72,8 @@ class TestDraftSchema:
             validate({"d": 1000, "t": [], "m": {}, **patch})
 
     def test_directors_drafts_pass(self, user: User, wav: Path) -> None:
-        assert validate(draft_of(user, ready_session(user, wav)))
+        draft = draft_of(user, ready_session(user, wav))
+        assert validate(draft) is draft
 
     @pytest.mark.parametrize("d", ["NaN", "Infinity", "-Infinity", '"abc"', "[1]", "1e400"])
     def test_hostile_duration_is_a_400_not_a_500(self, user: User, wav: Path, d: str) -> None:
@@ -144,13 +145,11 @@ class TestRendersCannotHoldTheQueue:
         user = new_user(server.url, "cancel")
         session = ready_session(user, long_wav, "bars")
         assert start_render(user, session, "r_cancel").status_code == 200
-        deadline = time.monotonic() + 20
-        while user.get(f"{RENDER}/r_cancel").json()["data"]["progress"] < 15 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        eventually(lambda: user.get(f"{RENDER}/r_cancel").json()["data"]["progress"] >= 15, 20)
+        assert ffmpeg_under(data)
         user.post(f"{RENDER}/r_cancel/cancel")
         assert wait_render(user, "r_cancel", timeout=10)["status"] == "cancelled"
-        time.sleep(0.3)
-        assert ffmpeg_under(data) == []
+        eventually(lambda: ffmpeg_under(data) == [], 5)
 
     def test_a_slow_render_does_not_stall_other_users(self, start_server: Any, tmp_path: Path, wav: Path) -> None:
         server = start_server(tmp_path / "two", render_workers=2)
@@ -175,11 +174,10 @@ class TestRendersCannotHoldTheQueue:
         group = procs.Group()
         with procs.tracked(group):
             proc = procs.popen(["sh", "-c", "sleep 300 & sleep 300"])
-        time.sleep(0.2)
+        eventually(lambda: len(live_in_group(proc.pid)) >= 2, 5)    # both sleeps (and the shell, unless it exec'd)
         group.kill()
         proc.wait(timeout=5)
-        time.sleep(0.2)
-        assert live_in_group(proc.pid) == []
+        eventually(lambda: live_in_group(proc.pid) == [], 5)
 
 
 def live_in_group(pgid: int) -> list[int]:
@@ -206,27 +204,17 @@ def test_shutdown_mid_render_is_quick_leaves_no_ffmpeg_and_renders_again_later(t
     proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+        serving(base)
         user = new_user(base, "shutdown")
         session = ready_session(user, long_wav, "bars")
         assert start_render(user, session, "r_stop").status_code == 200
-        while user.get(f"{RENDER}/r_stop").json()["data"]["status"] != "processing":
-            time.sleep(0.05)
-        time.sleep(0.5)
+        eventually(lambda: user.get(f"{RENDER}/r_stop").json()["data"]["progress"] >= 15, 30)
         assert ffmpeg_under(data)
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
         assert time.monotonic() - started < 10
-        time.sleep(0.3)
-        assert ffmpeg_under(data) == []
+        eventually(lambda: ffmpeg_under(data) == [], 5)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -514,12 +502,8 @@ def test_local_mode_takes_twenty_minutes_without_a_credit_error(start_server: An
     resp = start_render(user, session, "twenty_1")
     assert resp.status_code == 200, resp.text
     assert draft_of(user, session)["d"] == 1_200_000
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        status = user.get(f"{RENDER}/twenty_1").json()["data"]
-        if status["status"] == "processing" or status["status"] in ("failed", "completed"):
-            break
-        time.sleep(0.1)
+    status = eventually(lambda: (lambda s: s if s["status"] != "pending" else None)(
+        user.get(f"{RENDER}/twenty_1").json()["data"]), 30)
     assert status["status"] == "processing", status
     assert "credit" not in json.dumps(status).lower()
     assert user.post(f"{RENDER}/twenty_1/cancel").json()["data"]["status"] in ("cancelled", "processing")

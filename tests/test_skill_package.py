@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +20,7 @@ import httpx
 import pytest
 import yaml
 
+from conftest import serving
 from nemo_local.service.config import CLOUD_MAX_UPLOAD_BYTES, ServerConfig
 from nemo_skill import errors, filetypes, skill, variants
 
@@ -215,15 +215,7 @@ def test_serve_runs_as_documented_and_logs_no_tokens(tmp_path: Path) -> None:
                              "--data-dir", str(tmp_path / "data")], stderr=subprocess.PIPE, text=True, env=env)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        serving(base)
         token = httpx.post(f"{base}/api/auth/anonymous-token", headers={"X-Client-Id": "x"}).json()["data"]["token"]
         assert httpx.get(f"{base}/api/credits/balance/simple",
                          headers={"Authorization": f"Bearer {token}"}).json()["data"]["available"] == 100

@@ -156,27 +156,26 @@ def make_videos(api: Api, out: Out, args: argparse.Namespace) -> None:
 
 
 def serve(args: argparse.Namespace) -> None:
-    from nemo_local.service.config import ServerConfig, default_data_dir  # the [local] extra, when asked for
-    from nemo_local.service.server import UnsafeBind
-    from nemo_local.service.server import serve as run_server
+    from nemo_local.service import config, server  # the [local] extra, only when serving
 
     key = os.environ.get("NEMO_SERVER_KEY", "").strip() or None
     if key is not None and len(key) < 16:
         raise errors.UsageError("NEMO_SERVER_KEY is shorter than 16 characters",
                                 hint='Make one with: python3 -c "import secrets; print(secrets.token_urlsafe())"')
-    config = ServerConfig(data_dir=args.data_dir or default_data_dir(), enable_faults=args.enable_faults,
-                          heartbeat_seconds=args.heartbeat, cloud_emulation=args.cloud_emulation,
-                          max_upload_bytes=args.max_upload_mb << 20 if args.max_upload_mb else None,
-                          x264_preset=args.x264_preset, server_key=key)
+    settings = config.ServerConfig(
+        data_dir=args.data_dir or config.default_data_dir(), enable_faults=args.enable_faults,
+        heartbeat_seconds=args.heartbeat, cloud_emulation=args.cloud_emulation,
+        max_upload_bytes=args.max_upload_mb << 20 if args.max_upload_mb else None, x264_preset=args.x264_preset,
+        server_key=key)
     try:
-        run_server(config, args.host, args.port)
-    except UnsafeBind as exc:
+        server.serve(settings, args.host, args.port)
+    except server.UnsafeBind as exc:
         raise errors.UsageError(str(exc), hint="Set NEMO_SERVER_KEY (16+ characters) to serve beyond loopback; "
                                                "clients send it from the same variable.") from None
 
 
 def demo_track(args: argparse.Namespace, out: Out) -> None:
-    from nemo_local.media.synth import write_demo_track  # the [local] extra, when asked for
+    from nemo_local.media.synth import write_demo_track  # the [local] extra, only for this command
 
     if args.output.exists() and not args.force:
         raise errors.InputError(f"{args.output} exists", hint="Pass --force to replace it.")

@@ -32,7 +32,6 @@ def backend_errors(folder: Path, port: int | None = None) -> Iterator[None]:
 def start(folder: Path, data_dir: Path | None = None) -> Any:
     """Start the backend in a thread; returns a handle with .url and .stop()."""
     with backend_errors(folder):
-        from nemo_local.service.config import ServerConfig, default_data_dir
-        from nemo_local.service.server import start_in_thread
+        from nemo_local.service import config, server  # the [local] extra, only in local mode
 
-        return start_in_thread(ServerConfig(data_dir=data_dir or default_data_dir()))
+        return server.start_in_thread(config.ServerConfig(data_dir=data_dir or config.default_data_dir()))

@@ -25,7 +25,7 @@ class FFmpegMissing(RuntimeError):
 def ffmpeg_exe() -> str:
     """The ffmpeg binary: the one shipped by imageio-ffmpeg, else one on PATH."""
     try:
-        import imageio_ffmpeg
+        import imageio_ffmpeg  # the [local] extra's ffmpeg build; an ffmpeg on PATH otherwise
 
         return str(imageio_ffmpeg.get_ffmpeg_exe())
     except Exception:  # not installed, or no binary for this platform

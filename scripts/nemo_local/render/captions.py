@@ -11,6 +11,7 @@ import itertools
 from typing import Any
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from nemo_local.render.base import RenderError
 from nemo_local.render.colour import hex_rgb
@@ -61,8 +62,6 @@ class Captions:
                               ".ttf or .ttc file (for example WenQuanYi Micro Hei or Noto Sans CJK)")
 
     def _draw(self, page: Page, active: int) -> Overlay:
-        from PIL import Image, ImageDraw, ImageFont
-
         if self._font is None:
             self._font = ImageFont.truetype(self._cjk_font, self.size) if self._cjk_font else \
                 ImageFont.load_default(size=self.size)

@@ -2,13 +2,19 @@
 
 How a video is made (read this before adding a visual feature):
 
-    draft (t/tt/sg/d/m)  ->  engine.MusicRenderer  ->  layers, in track order  ->  one yuv420p Frame  ->  Encoder
-                                  |                        backdrop  (video track tt=0: photos, clips, cover,
-                              analysis -> Timing                      gradient; cuts, pan, transitions)
-                              (beats, drops, levels)       flash     (the drop's bloom over whatever is below)
-                                                           visualizer (the style + particles; m.visualizer)
-                                                           titles    (text track tt=7)
-                                                           progress  (m.progress_bar)
+    draft (t/tt/sg/d/m)  ->  engine.MusicRenderer  ->  layers, bottom first  ->  one yuv420p Frame  ->  Encoder
+                                  |                     (engine.layers_for builds the list)
+                              analysis -> Timing        backdrop     video track (tt=0): photos, clips, cover art or a
+                              (beats, drops, levels)                 gradient; cuts, pans, transitions (backdrop.py)
+                                                        flash        the drop's bloom over whatever is below
+                                                        visualizer   the style: bars, wave, circle, rings (styles.py);
+                                                                     unless m.visualizer is false
+                                                        sparks       particles on drops (and beats, in rings)
+                                                        titles       text track (tt=7) segments without a kind
+                                                        lower third  text track segments of kind lower_third
+                                                        logo         m.logo, top right (overlays.py)
+                                                        captions     the spoken words, m.captions (captions.py)
+                                                        progress     m.progress_bar
 
 - A layer is a small object with `draw(frame, beat)` and `close()`. It prepares what it can once, in its
   constructor, from the `Scene`; `draw` paints frame `beat.index` into the shared frame, in place, and must

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from nemo_local.draft import Kind, duration_of, meta_of, segments_of
 from nemo_local.media.ffmpeg import probe
@@ -95,8 +96,6 @@ def preview_window(timing: Timing, seconds: float, origin: int = 0) -> range:
 
 def write_poster(frame: Frame, path: Path) -> None:
     """The frame as a JPEG (BT.709 limited-range YUV to sRGB); like the MP4, the caller renames it when done."""
-    from PIL import Image
-
     y = (frame.y.astype(np.float32) - 16) * 1.164
     u = np.repeat(np.repeat(frame.u.astype(np.float32) - 128, 2, 0), 2, 1)
     v = np.repeat(np.repeat(frame.v.astype(np.float32) - 128, 2, 0), 2, 1)

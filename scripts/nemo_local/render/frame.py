@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from nemo_local.media import procs
 from nemo_local.media.ffmpeg import ffmpeg_exe
@@ -87,8 +88,6 @@ def frost(frame: Frame, stage: Stage, radius: float) -> None:
     under the visualizer. A busy photo then no longer fights the graphics drawn over it, and the encoder does not
     have to code the photo's texture again wherever the graphics move (BENCHMARKS.md, "Encoder settings").
     Done once per still picture."""
-    from PIL import Image, ImageFilter
-
     margin = max(2, int(radius * 5))
     for plane, step in ((frame.y, 1), (frame.u, 2), (frame.v, 2)):
         top, left = max(0, (stage.top - margin) // step), max(0, (stage.left - margin) // step)
@@ -163,8 +162,6 @@ def rgba_overlay(rgba: np.ndarray, x: int, y: int) -> Overlay:
 def text_overlay(text: str, width: int, height: int, *, size_ratio: float = 0.08, colour: str = "#ffffff",
                  anchor_y: float = 0.5) -> Overlay:
     """Text centred horizontally at anchor_y (0 top, 1 bottom), with a soft shadow; scaled to fit the width."""
-    from PIL import Image, ImageDraw, ImageFilter, ImageFont
-
     size = max(10, int(min(width, height) * size_ratio))
     font = ImageFont.load_default(size=size)
     while size > 10 and font.getlength(text) > width * 0.9:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from nemo_local.render.base import RenderError
 from nemo_local.render.captions import bottom_edge, text_size
@@ -23,8 +24,6 @@ class LowerThird:
     captions when they are on. Fades and slides in, fades out."""
 
     def __init__(self, scene: Scene, name: str, sub: str, start_ms: float, length_ms: float) -> None:
-        from PIL import Image, ImageDraw, ImageFont
-
         self.scene, self.start, self.length = scene, start_ms, length_ms
         w, h = scene.width, scene.height
         big = max(12, int(min(w, h) * 0.052))
@@ -80,8 +79,6 @@ class Logo:
     """The user's logo in the top right corner, its own transparency kept, slightly translucent."""
 
     def __init__(self, scene: Scene, path: Path) -> None:
-        from PIL import Image, UnidentifiedImageError
-
         side = max(16, int(min(scene.width, scene.height) * LOGO_SIDE))
         try:
             with Image.open(path) as img:

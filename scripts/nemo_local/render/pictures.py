@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from nemo_local.media import procs
 from nemo_local.media.ffmpeg import ffmpeg_exe
@@ -50,8 +51,6 @@ def picture_frame(picture: Any, dim: float = 1.0) -> Frame:
 
 def _stored_size(img: object, width: int, height: int) -> tuple[int, int]:
     """The size to ask a JPEG decoder for (in the file's own orientation): just enough to cover the frame."""
-    from PIL import Image
-
     assert isinstance(img, Image.Image)
     pw, ph = img.size
     if img.getexif().get(0x0112) in (5, 6, 7, 8):   # stored sideways: the frame's sides swap
@@ -68,8 +67,6 @@ def load_rgb(path: Path, width: int, height: int, fit: bool | None = None) -> np
 def load_picture(path: Path, width: int, height: int, fit: bool | None = None) -> Any:
     """The picture at (width, height): scaled and centre-cropped to fill, or (`fit`, or a shape far from the
     frame's, such as a portrait photo in a landscape frame) shown whole over a blurred, darker fill."""
-    from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
-
     try:
         with Image.open(path) as img:
             img.draft("RGB", _stored_size(img, width, height))   # JPEG: decode at 1/2, 1/4 or 1/8 when enough

@@ -41,7 +41,7 @@ def model_folder() -> Path | None:
     """The pinned en-us model folder, or None (not installed, or its files differ from upstream)."""
     if importlib.util.find_spec("pocketsphinx") is None:
         return None
-    from pocketsphinx import get_model_path
+    from pocketsphinx import get_model_path  # the [captions] extra (checked just above)
 
     folder = Path(get_model_path()) / "en-us"
     for name, digest in MODEL_PINS.items():
@@ -61,7 +61,7 @@ def align(words: list[Word], samples: np.ndarray) -> list[Word]:
     folder = model_folder()
     if folder is None or not words or len(samples) < RATE // 10:
         return words
-    from pocketsphinx import Decoder
+    from pocketsphinx import Decoder  # the [captions] extra (model_folder found it)
 
     decoder = Decoder(hmm=str(folder / "en-us"), dict=str(folder / "cmudict-en-us.dict"), lm=None, samprate=RATE,
                       loglevel="FATAL", **BEAMS)

@@ -46,7 +46,7 @@ def _model(source: Source) -> Any:
 
 @lru_cache(maxsize=1)
 def _load(files: tuple[tuple[str, tuple[Path, ...]], ...], model: Model | None) -> Any:
-    from faster_whisper import WhisperModel
+    from faster_whisper import WhisperModel  # the [captions] extra, loaded when captions are asked for
 
     options: dict[str, Any] = {"device": "cpu", "compute_type": "int8", "cpu_threads": min(4, os.cpu_count() or 2),
                                "local_files_only": True}
@@ -128,7 +128,7 @@ def _converter(config: str | None) -> Callable[[str], str]:
     """Simplified <-> traditional Chinese (OpenCC); text as it is without a conversion or without OpenCC."""
     if config is None or importlib.util.find_spec("opencc") is None:
         return str
-    import opencc
+    import opencc  # the [captions-zh] extra (checked just above)
 
     return opencc.OpenCC(config).convert
 

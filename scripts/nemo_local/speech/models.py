@@ -142,7 +142,7 @@ def _sources(model: Model) -> Source | None:
         raise SpeechUnavailable(f"the packaged {model.name} files differ from the upstream {model.upstream} "
                                 f"files (SHA-256 check failed); reinstall them: {model.extra}")
     if os.environ.get("NEMO_ASR_DOWNLOAD") == "1":
-        from faster_whisper.utils import download_model
+        from faster_whisper.utils import download_model  # the [captions] extra (checked first)
 
         folder = Path(download_model(model.upstream, revision=model.revision))
         if pinned(folder, model):
