@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
+import shutil
 import stat
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import ADMIN, admin, arm, request_count
-from nemo_local.media.ffmpeg import probe
+from nemo_local.media.ffmpeg import ffmpeg_exe, probe
 from nemo_skill import errors, skill
 from nemo_skill.upload import check_files
 
@@ -85,6 +88,78 @@ class TestFlows:
         cancelled = cli("export", "--cancel")
         assert cancelled.code == 0 and "cancelled" in cancelled.out
         assert cli("export", "--resume").code == 2
+
+
+class TestCloudPathEndToEnd:
+    """The client in cloud mode: the backend runs with --cloud-emulation and says so at /healthz, so the client
+    follows the cloud's rules (its formats, 200 MB, credits, no preview) over loopback, as it would in the cloud."""
+
+    def test_the_client_says_it_talks_to_the_cloud(self, cli: Any) -> None:
+        result = cli("credits")
+        assert result.code == 0 and "Connecting to NemoVideo (cloud)" in result.err and "local" not in result.err
+
+    def test_the_quick_flow_charges_a_credit_per_started_ten_seconds(self, cli: Any, wav: Path) -> None:
+        before = json.loads(cli("credits", "--json").out)["available"]
+        made = cli("make", wav, "--prompt", "bars, neon", "--json")
+        assert made.code == 0, made.err
+        assert json.loads(made.out)["media"].startswith("MEDIA:")
+        charged = math.ceil((probe(wav).duration or 0) / 10)
+        assert json.loads(cli("credits", "--json").out)["available"] == before - charged
+
+    def test_the_clouds_formats_and_size_are_checked_before_anything_is_sent(self, cli: Any, tmp_path: Path,
+                                                                               wav: Path) -> None:
+        ogg = tmp_path / "song.ogg"
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(wav), "-c:a", "libvorbis", str(ogg)], check=True)
+        refused = cli("upload", ogg)
+        assert refused.code == 7 and "not accepted by the cloud (the local backend takes it: add --local)" in \
+            refused.err
+        huge = tmp_path / "huge.wav"
+        with huge.open("wb") as handle:      # 201 MB on paper (a sparse file): the cloud's limit is 200 MB
+            handle.write(wav.read_bytes()[:64])
+            handle.truncate(201 * 1024 * 1024)
+        too_big = cli("upload", huge)
+        assert too_big.code == 7 and "the cloud's limit is 200 MB" in too_big.err
+        assert request_count(cli.server.url, "POST /api/auth/anonymous-token") == 0
+        assert request_count(cli.server.url, "POST /api/upload-video/nemo_agent/me/{session_id}") == 0
+
+    def test_preview_is_refused_as_the_cloud_would(self, cli: Any, wav: Path) -> None:
+        prepared(cli, wav)
+        result = cli("preview")
+        assert result.code == 2 and "preview is local-only" in result.err
+
+    def test_402_from_the_render_route_is_about_the_plan_not_credits(self, cli: Any, wav: Path) -> None:
+        prepared(cli, wav)
+        arm(cli.server.url, route="render_start", status=402)
+        result = cli("export")
+        assert result.code == 6 and "Register or upgrade your plan" in result.err and "not about credits" in result.err
+
+
+class TestMake:
+    def test_several_audio_files_without_o_give_one_video_each_here(self, cli: Any, wav: Path,
+                                                                    tmp_path: Path) -> None:
+        for name in ("a.wav", "b.wav"):
+            shutil.copy(wav, tmp_path / name)
+        result = cli("make", "a.wav", "b.wav", "--json")
+        assert result.code == 0, result.err
+        videos = json.loads(result.out)["videos"]
+        assert [Path(v["path"]) for v in videos] == [tmp_path / "a.mp4", tmp_path / "b.mp4"]
+        assert [v["audio"] for v in videos] == ["a.wav", "b.wav"]
+        for video in videos:
+            assert probe(Path(video["path"])).duration == pytest.approx(probe(wav).duration, abs=0.1)
+
+    def test_a_question_from_the_agent_stops_make_before_anything_is_rendered(self, cli: Any, wav: Path,
+                                                                              tmp_path: Path) -> None:
+        arm(cli.server.url, route="chat", sse="question")
+        result = cli("make", wav, "-o", "clip.mp4", "--json")
+        assert result.code == 11, result.err
+        assert "the video agent asks: Which part of the track" in result.err and "nemo.py chat" in result.err
+        assert json.loads(result.out)["question"].startswith("Which part of the track")
+        assert request_count(cli.server.url, "POST /api/render/proxy/lambda") == 0
+        assert not (tmp_path / "clip.mp4").exists()
+
+    def test_image_must_be_a_picture(self, cli: Any, wav: Path) -> None:
+        result = cli("make", wav, "--image", wav)
+        assert result.code == 2 and "--image needs a picture" in result.err
 
 
 def admin_clear(url: str) -> None:

@@ -193,3 +193,16 @@ def test_a_clip_too_short_for_beats_still_renders(tmp_path: Path) -> None:
     short["d"] = 1000
     out = render(tmp_path, audio, short)
     assert len(luma_frames(out)) == FPS and probe(out).audio_codec == "aac"
+
+
+def test_the_progress_bar_fills_with_the_video(tmp_path: Path, music: tuple[Path, Any]) -> None:
+    audio, _ = music
+    quiet = {"visualizer": False, "drops": False, "beat_sync": False}    # nothing else drawn near the bottom
+    frames = luma_frames(render(tmp_path, audio, draft(progress_bar=True, **quiet), "bar.mp4"))
+    count, height, width = frames.shape
+    for k in (count // 4, count // 2, 3 * count // 4, count - 1):
+        row = frames[k, height - 2].astype(int)        # inside the bar, along the bottom edge
+        lit = np.flatnonzero(row > np.median(frames[k, height // 2]) + 60)
+        assert len(lit) and abs(lit.max() + 1 - width * (k + 1) / count) <= 4, (k, lit.max() if len(lit) else None)
+    plain = luma_frames(render(tmp_path, audio, draft(**quiet), "plain.mp4"))
+    assert (plain[count - 1, height - 2].astype(int) <= np.median(plain[count - 1, height // 2]) + 60).all()

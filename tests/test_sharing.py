@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,12 @@ class TestDestinations:
             capped_video_kbps(MB, 600, 128)
 
 
+def encoder_rate(video: Path) -> int | None:
+    """The VBV maximum rate (kbit/s) x264 was given, from the settings it writes into the stream."""
+    found = re.search(rb"vbv_maxrate=(\d+)", video.read_bytes()[:1 << 20])
+    return int(found[1]) if found else None
+
+
 def render_with_cli(cli: Any, audio: Path, image: Path, *extra: str) -> tuple[Any, Path]:
     result = cli("make", audio, "--image", image, "--prompt", "bars", "--json", *extra)
     assert result.code == 0, result.err
@@ -116,11 +123,17 @@ class TestSizeCaps:
         assert frames.returncode == 0 and not frames.stderr.strip()
         assert "under the 1 MB cap" in capped.err
 
-    def test_for_discord_stays_under_10_mb_with_a_poster(self, cli: Any, wav: Path, png: Path) -> None:
+    def test_for_discord_caps_the_encoder_and_says_so(self, cli: Any, wav: Path, png: Path) -> None:
         result = cli("make", wav, "--image", png, "--for", "discord", "--json")
         assert result.code == 0, result.err
         data = json.loads(result.out)
-        assert Path(data["path"]).stat().st_size <= 10 * MB and data["bytes"] == Path(data["path"]).stat().st_size
+        video = Path(data["path"])
+        assert video.stat().st_size <= 10 * MB and data["bytes"] == video.stat().st_size
+        seconds = round((probe(wav).duration or 0) * 30) / 30      # the frames of the audio, at 30 fps
+        discord = DESTINATIONS["discord"]
+        assert discord.max_bytes is not None
+        # the cap reached x264 as its VBV rate (x264 writes its settings into the stream), not just this small file
+        assert encoder_rate(video) == capped_video_kbps(discord.max_bytes, seconds, discord.audio_kbps)
         assert Path(data["poster"]).read_bytes()[:3] == b"\xff\xd8\xff"
         assert "for Discord (at most 10 MB)" in data["reply"]          # the reply says which settings it used
         assert "under the 10 MB cap" in result.err

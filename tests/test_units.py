@@ -6,10 +6,11 @@ import os
 import stat
 from pathlib import Path
 
+import httpx
 import pytest
 
 from nemo_skill import errors, gui, skill
-from nemo_skill.backoff import backoff_delay, parse_retry_after, rate_limit_wait
+from nemo_skill.backoff import RetryPolicy, backoff_delay, parse_retry_after, rate_limit_wait, retry_wait
 from nemo_skill.chat import parse_event
 from nemo_skill.download import safe_filename
 from nemo_skill.export import read_status
@@ -141,6 +142,30 @@ class TestBackoff:
         assert rate_limit_wait(None, 30, 120) == 30
         assert rate_limit_wait(5, 30, 120) == 5
         assert rate_limit_wait(7 * 86400, 30, 120) is None
+
+    policy = RetryPolicy(network_attempts=3, backoff_base=0.5, backoff_max=8, rate_limit_wait=30, longest_wait=120)
+
+    def wait(self, error: Exception, method: str = "GET", attempt: int = 0, rate_waited: bool = False) -> float | None:
+        return retry_wait(error, idempotent=method == "GET", attempt=attempt, rate_waited=rate_waited,
+                          policy=self.policy, rand=lambda: 1.0)
+
+    def test_connection_errors_and_5xx_retry_idempotent_requests_with_backoff(self) -> None:
+        lost, failing = httpx.ConnectError("refused"), errors.ServerError("boom", status=503)
+        for error in (lost, failing):
+            waits = [self.wait(error, attempt=n) for n in range(self.policy.network_attempts)]
+            assert waits == [0.5, 1.0, None]          # three tries in all: two waits, then final
+            assert self.wait(error, method="POST") is None    # a POST may have taken effect: never sent twice
+
+    def test_429_waits_once_as_asked(self) -> None:
+        assert self.wait(errors.RateLimited("slow down", status=429, retry_after=7), method="POST") == 7
+        assert self.wait(errors.RateLimited("slow down", status=429)) == self.policy.rate_limit_wait
+        assert self.wait(errors.RateLimited("again", status=429), rate_waited=True) is None
+        assert self.wait(errors.RateLimited("a week", status=429, retry_after=7 * 86400)) is None
+
+    @pytest.mark.parametrize("error", [errors.AuthError("refused", status=401), errors.NoCredits("none", code=2001),
+                                       errors.BadRequest("bad", status=400), errors.PlanRequired("plan", status=402)])
+    def test_everything_else_is_final(self, error: Exception) -> None:
+        assert self.wait(error) is None
 
 
 class TestErrors:

@@ -137,7 +137,7 @@ def make_plan(args: argparse.Namespace, is_local: bool) -> Plan:
     """`make`'s arguments as a checked plan (nothing sent yet)."""
     aspect = args.aspect if args.aspect != "all" else None
     return plan(list(args.inputs), image=args.image, aspect=args.aspect, prompt=args.prompt, output_path=args.output,
-                output=output_of(args, aspect), force=args.force, local=is_local, limit=upload_limit())
+                output=output_of(args, aspect), force=args.force, local=is_local)
 
 
 def make_videos(api: Api, out: Out, args: argparse.Namespace) -> None:

@@ -105,14 +105,16 @@ def make_targets(audio: list[Path], sizes: list[str | None], output: Path | None
 
 def plan(inputs: list[Path], *, image: Path | None = None, aspect: str | None = None, prompt: str | None = None,
          output_path: Path | None = None, output: Output = AS_ASKED, force: bool = False, local: bool = False,
-         limit: int = 0) -> Plan:
+         limit: int | None = None) -> Plan:
     """Everything `make` will do, checked before anything is sent: files that exist and are what they say,
-    `--image` a picture, one frame or all three, and output paths that can be written and hold no video yet."""
+    `--image` a picture, one frame or all three, and output paths that can be written and hold no video yet.
+    `limit` is the largest upload the backend takes (the cloud's by default; the local backend checks its disk)."""
     if image is not None and _kind(image, local) not in ("image", "video"):
         raise errors.UsageError(f"--image needs a picture (JPG, PNG, GIF, WEBP) or a video clip; {image.name} is "
                                 f"{_kind(image, local) or 'not a file type this skill takes'}")
     audio, pictures = split_inputs([*inputs, *([image] if image else [])], local)
-    check_files(audio + pictures, limit, local)
+    check_files(audio + pictures, int(skill.config()["limits"]["max_upload_bytes"]) if limit is None else limit,
+                local)
     words = prompt or str(skill.config()["variants"][skill.meta().name]["example_prompt"])
     every = aspect == "all" or (aspect is None and ALL_SIZES.search(words) is not None)
     if every and output.destination:

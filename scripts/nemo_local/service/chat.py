@@ -27,6 +27,7 @@ GUI_REPLY = ("Your video is ready on the canvas. Click the Export button to down
              "to change the look, or drag and drop more clips; you can also preview in timeline.")
 
 
+QUESTION = "Which part of the track should the video use: the whole song, or the chorus only?"
 MAX_MESSAGE_CHARS = 10_000
 
 
@@ -104,6 +105,11 @@ async def run_sse(request: Request, backend: Backend) -> Response:
         if mode == "malformed":
             for line in events.MALFORMED:
                 yield line
+        if mode == "question":   # the agent asks instead of editing: the turn ends waiting for the user
+            call_id, call = factory.call("ask_question", {"question": QUESTION})
+            yield events.sse(call)
+            yield events.sse(factory.text(QUESTION))
+            return
         files = _session_files(backend, session_id)
         state = json.loads(session["state"])
         call_id, call = factory.call("analyze_media", {"files": [f["filename"] for f in files]})

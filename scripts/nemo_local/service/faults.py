@@ -12,7 +12,7 @@ from typing import Any
 
 ROUTES = {"token", "session", "chat", "upload", "credits", "state", "render_start", "render_status",
           "render_cancel", "download", "*"}
-SSE_MODES = {"drop", "heartbeats_only", "malformed", "no_text", "gui"}
+SSE_MODES = {"drop", "heartbeats_only", "malformed", "no_text", "gui", "question"}
 
 
 @dataclass
