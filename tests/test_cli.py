@@ -62,6 +62,35 @@ class TestFlows:
         assert cli("do", "show tracks").out.startswith("Timeline (2 tracks)")
         assert cli("do", "余额多少").out.startswith("Credits:")
 
+    def test_do_uploads_a_named_file_and_passes_on_the_rest_of_the_words(self, cli: Any, wav: Path,
+                                                                         tmp_path: Path) -> None:
+        shutil.copy(wav, tmp_path / "x.wav")
+        result = cli("do", "turn x.wav into neon bars")
+        assert result.code == 0, result.err
+        assert result.out.startswith("Uploaded x.wav") and "style bars" in result.out and "#39ff14" in result.out
+        draft = json.loads(cli("state", "--json").out)["draft"]
+        assert draft["m"]["style"] == "bars" and draft["m"]["accent"] == "#39ff14"
+
+    def test_do_export_with_a_named_file_makes_the_video_of_that_file(self, cli: Any, wav: Path,
+                                                                      tmp_path: Path) -> None:
+        shutil.copy(wav, tmp_path / "x.wav")
+        result = cli("do", "export x.wav as a video", "--json")
+        assert result.code == 0, result.err
+        data = json.loads(result.out)
+        assert data["route"] == "export" and Path(data["path"]).parent == tmp_path
+        assert probe(Path(data["path"])).duration == pytest.approx(probe(wav).duration, abs=0.1)
+
+    def test_do_keeps_the_destination_the_words_name(self, cli: Any, wav: Path) -> None:
+        prepared(cli, wav)
+        result = cli("do", "send me the video for discord")
+        assert result.code == 0, result.err
+        assert "under the 10 MB cap" in result.err and result.out.splitlines()[-1].startswith("MEDIA:")
+
+    def test_do_preview_in_the_cloud_says_it_is_local_only(self, cli: Any, wav: Path) -> None:
+        prepared(cli, wav)
+        result = cli("do", "preview it first")
+        assert result.code == 2 and "preview is local-only" in result.err and "--local" in result.err
+
     def test_route_prints_the_action(self, cli: Any) -> None:
         assert cli("route", "send me the video please").out.strip() == "export"
         assert json.loads(cli("route", "查看状态", "--json").out)["action"] == "state"
@@ -103,6 +132,7 @@ class TestCloudPathEndToEnd:
         made = cli("make", wav, "--prompt", "bars, neon", "--json")
         assert made.code == 0, made.err
         assert json.loads(made.out)["media"].startswith("MEDIA:")
+        assert "Updated the video" in json.loads(made.out)["reply"] and "say export" not in made.out.lower()
         charged = math.ceil((probe(wav).duration or 0) / 10)
         assert json.loads(cli("credits", "--json").out)["available"] == before - charged
 

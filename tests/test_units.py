@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import stat
 from pathlib import Path
 
@@ -27,18 +28,20 @@ INTENTS = skill.config()["intents"]
 class TestRouting:
     @pytest.mark.parametrize(("text", "action"), [
         ("export", "export"), ("Please EXPORT it now", "export"), ("导出视频", "export"),
-        ("can I download this?", "export"), ("Send me the video when ready", "export"),
+        ("can I download this?", "export"), ("Send me the video when ready", "export"), ("send it", "export"),
+        ("ok, send it over", "export"), ("give me the video", "export"), ("下载视频", "export"), ("下载", "export"),
+        ("发给我", "export"), ("做好了发我", "export"), ("把视频导出", "export"),
         ("how many credits do I have", "credits"), ("查一下积分", "credits"), ("what's my balance", "credits"),
-        ("余额", "credits"), ("status?", "state"), ("当前状态", "state"), ("show tracks please", "state"),
+        ("余额", "credits"), ("还有多少余额", "credits"), ("check my credit balance", "credits"),
+        ("status?", "state"), ("当前状态", "state"), ("show tracks please", "state"), ("看看时间线", "state"),
         ("upload this", "upload"), ("帮我上传", "upload"),
+        ("preview", "preview"), ("show me first", "preview"), ("先看看效果", "preview"), ("预览一下", "preview"),
         ("make it neon with beat drops highlighted", "chat"), ("add BGM", "chat"), ("", "chat"),
+        ("balance the bass", "chat"), ("balance the levels of the music", "chat"), ("做成竖屏", "chat"),
+        ("the exporter crashed", "chat"), ("downloads folder", "chat"),
     ])
     def test_keyword_table(self, text: str, action: str) -> None:
         assert route(text, INTENTS, exists=lambda p: False).action == action
-
-    def test_keywords_are_whole_words_in_latin_script(self) -> None:
-        assert route("the exporter crashed", INTENTS, exists=lambda p: False).action == "chat"
-        assert route("downloads folder", INTENTS, exists=lambda p: False).action == "chat"
 
     def test_first_row_wins(self) -> None:
         assert route("upload it and then export", INTENTS, exists=lambda p: False).action == "export"
@@ -47,8 +50,25 @@ class TestRouting:
         song = tmp_path / "my song.mp3"
         song.write_bytes(b"ID3")
         found = route(f'here is "{song}"', INTENTS)
-        assert found.action == "upload" and found.files == [str(song)]
+        assert found.action == "upload" and found.files == [str(song)] and not found.more
         assert route("here is /no/such/file.mp3", INTENTS).action == "chat"
+
+    def test_a_named_file_and_more_words_is_an_upload_then_the_words(self, tmp_path: Path) -> None:
+        song = tmp_path / "x.wav"
+        song.write_bytes(b"RIFF")
+        styled = route(f"turn {song} into neon bars", INTENTS)
+        assert (styled.action, styled.files, styled.more) == ("upload", [str(song)], True)
+        exported = route(f"export {song} as a video", INTENTS)
+        assert (exported.action, exported.files) == ("export", [str(song)])
+
+    @pytest.mark.parametrize(("text", "place", "size"), [
+        ("send me the video for discord", "discord", None), ("export it for TikTok", "tiktok", None),
+        ("download it, under 8 MB please", None, "8 MB"), ("send it to me on WhatsApp under 5MB", "whatsapp", "5MB"),
+        ("export", None, None)])
+    def test_where_it_goes_and_its_size_are_kept_from_the_words(self, text: str, place: str | None,
+                                                                size: str | None) -> None:
+        found = route(text, INTENTS, exists=lambda p: False)
+        assert (found.action, found.place, found.max_size, found.more) == ("export", place, size, False)
 
 
 class TestHeaders:
@@ -109,13 +129,16 @@ class TestTimeline:
 
 class TestGuiTranslation:
     rules = gui.compile_rules(skill.config()["gui_translations"])
+    said = {rule.instead for rule in rules} | {rule.instead_zh for rule in rules}
 
     @pytest.mark.parametrize(("text", "action", "gone"), [
         ("Click the Export button to download.", "export", "Export button"),
-        ("点击导出按钮下载视频", "export", "导出"),
+        ("点击导出按钮下载视频", "export", "导出按钮"),
+        ("请点击右上角的导出", "export", "右上角"),
         ("Click the Apply button.", "chat", "Apply button"),
         ("Open the Effects panel to adjust.", "state", "Effects panel"),
         ("Drag and drop your clip here.", "chat", "Drag and drop"),
+        ("Drag the clip onto the timeline", "chat", "onto the timeline"),
         ("You can preview in timeline now.", "state", "preview in timeline"),
         ("打开设置", "state", "打开"),
         ("拖拽文件到这里", "chat", "拖拽"),
@@ -123,9 +146,35 @@ class TestGuiTranslation:
     def test_rewrites_editor_language(self, text: str, action: str, gone: str) -> None:
         out, actions = gui.translate(text, self.rules)
         assert gone not in out and actions[0] == action
+        assert out in self.said or all(s.strip() in self.said for s in gui.sentences(out))
+
+    def test_a_chinese_sentence_is_answered_in_chinese(self) -> None:
+        assert gui.translate("请点击右上角的导出", self.rules)[0] == next(
+            rule.instead_zh for rule in self.rules if rule.action == "export")
 
     def test_plain_text_is_untouched(self) -> None:
         assert gui.translate("Added a neon title.", self.rules) == ("Added a neon title.", [])
+        text = "Added a neon title. It runs 12.5 s at 1920x1080.\n好了。还要别的吗？"
+        assert gui.translate(text, self.rules) == (text, [])
+
+    def test_sentences_are_replaced_whole_never_spliced(self) -> None:
+        """Property: every sentence of a translated reply is either one of the original's sentences, unchanged,
+        or one of the skill's own sentences; never a piece of one joined to the other."""
+        plain = ["Added a neon title.", "It runs 12.5 s at 1920x1080.", "Say export when ready!", "好了。",
+                 "还要别的吗？", "The drop lands at 0:42.", "Use 9:16 for TikTok."]
+        editor = ["Click the Export button to download it.", "Drag the clip onto the timeline.",
+                  "Open the Effects panel to change the look.", "You can preview in timeline now.",
+                  "Press the Apply button.", "请点击右上角的导出。", "拖拽文件到这里。", "打开设置面板。",
+                  "Drop it here, then click the Share button.", "点击导出按钮下载视频！"]
+        rng = random.Random(7)
+        for _ in range(300):
+            parts = rng.sample(plain + editor, rng.randint(1, 5))
+            original = " ".join(parts)
+            out, actions = gui.translate(original, self.rules)
+            kept = {s.strip() for s in gui.sentences(original)}
+            for sentence in gui.sentences(out):
+                assert sentence.strip() in kept | self.said | {""}, (original, out)
+            assert bool(actions) == any(p in editor for p in parts)
 
 
 class TestBackoff:

@@ -40,6 +40,7 @@ class Settings:
     clock: Callable[[], float] = time.monotonic
     rand: Callable[[], float] = random.random
     notice: Callable[[str], None] = field(default=lambda text: None)
+    language: str | None = None                   # --lang: the session's language, whatever the words are in
 
     def endpoint(self, name: str, **params: str) -> str:
         return str(self.config["api"]["endpoints"][name]).format(**params)
@@ -161,7 +162,8 @@ class Api:
         if cached and (self.user_id is None or cached.get("user_id") in (None, self.user_id)):
             return str(cached["session_id"])
         data = self.call("POST", "create_session", json={"task_name": "project",
-                                                         "language": language or system_language()})
+                                                         "language": self.settings.language or language or
+                                                                     system_language()})
         self.user_id = str(data.get("user_id") or self.user_id or "") or None
         session_id = str(data["session_id"])
         self.store.save_session(key, session_id, self.user_id)

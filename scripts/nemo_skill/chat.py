@@ -100,17 +100,19 @@ def language_of(text: str) -> str | None:
 
 
 def run_turn(api: Api, session_id: str, text: str, rules: list[gui.Rule],
-             on_text: Callable[[str], None] = lambda t: None, output: dict[str, Any] | None = None) -> ChatResult:
-    """Send one message (and the structured output options, as the ADK request's `state_delta`) and read the
-    reply to its end."""
+             on_text: Callable[[str], None] = lambda t: None, output: dict[str, Any] | None = None,
+             exporting: bool = False) -> ChatResult:
+    """Send one message (with the structured output options and, when `exporting`, word that the video is
+    rendered right after this turn: the ADK request's `state_delta`) and read the reply to its end."""
     settings = api.settings
     result = ChatResult()
     before = timeline.summarize(api.draft(session_id))
     body: dict[str, Any] = {
         "app_name": settings.config["api"]["app_name"], "user_id": settings.config["api"]["user_id"],
         "session_id": session_id, "new_message": {"role": "user", "parts": [{"text": text}]}, "streaming": False}
-    if output:
-        body["state_delta"] = {"output": output}
+    delta = {**({"output": output} if output else {}), **({"next": "export"} if exporting else {})}
+    if delta:
+        body["state_delta"] = delta
     still_every = settings.timeout("still_working_every")
     start = settings.clock()
     deadline = start + settings.timeout("chat_total")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
-from nemo_skill import commands, errors, routing, skill
+from nemo_skill import commands, errors, skill
 from nemo_skill.connect import connect
 from nemo_skill.destinations import DESTINATIONS
 from nemo_skill.output import Out
@@ -37,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print one JSON object on stdout")
     common.add_argument("--local", action="store_true", default=argparse.SUPPRESS,
                         help="use the local backend on this machine (offline, no credits)")
+    common.add_argument("--lang", metavar="CODE", type=language_code, default=argparse.SUPPRESS,
+                        help="the language the user writes in (en, zh, ...); default: from the words, else LANG")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks for unexpected errors")
     parser = argparse.ArgumentParser(
@@ -117,6 +120,13 @@ def sharing(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-size", metavar="SIZE", help="a size the file never exceeds, e.g. 25MB")
 
 
+def language_code(value: str) -> str:
+    code = value.strip().lower().replace("_", "-")
+    if not re.fullmatch(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?", code):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a language code such as en or zh")
+    return code.split("-")[0]
+
+
 def port_number(value: str) -> int:
     try:
         port = int(value)
@@ -145,23 +155,15 @@ def dispatch(args: argparse.Namespace, out: Out) -> None:
         return commands.local_only(args, out)
     if command == "build-variant":
         return commands.build(args, out)
-    files: list[Path] = []
-    if command == "do":
-        found = routing.route(args.text, skill.config()["intents"])
-        out.put(route=found.action)
-        command, files = found.action, [Path(f).expanduser() for f in found.files]
-        if command == "upload" and not files:
-            raise errors.UsageError("name the file to upload, e.g. nemo.py upload song.mp3")
-        if command in ("export", "preview"):
-            args.output, args.force, args.resume, args.cancel = None, False, False, False
-            args.place = args.max_size = None
-    with connect(bool(getattr(args, "local", False))) as api:
-        if command == "state":
+    with connect(bool(getattr(args, "local", False)), getattr(args, "lang", None)) as api:
+        if command == "do":
+            commands.do(api, out, args.text)
+        elif command == "state":
             commands.state(api, out)
         elif command == "credits":
             commands.credits(api, out)
         elif command == "upload":
-            commands.upload(api, out, files or args.files, getattr(args, "url", []))
+            commands.upload(api, out, args.files, args.url)
         elif command == "chat":
             commands.chat(api, out, args.text)
         elif command == "export":

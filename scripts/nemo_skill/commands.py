@@ -203,6 +203,41 @@ def build(args: argparse.Namespace, out: Out) -> None:
         out.line(path)
 
 
+def do(api: Api, out: Out, text: str) -> None:
+    """Route the words and run what they ask: upload the files they name, tell the video agent the rest, and
+    export or preview with the destination and size the words give."""
+    found = routing.route(text, skill.config()["intents"])
+    out.put(route=found.action)
+    files = [Path(name).expanduser() for name in found.files]
+    try:
+        output = output_for(found.place, found.max_size)
+    except ValueError as exc:
+        raise errors.UsageError(str(exc)) from None
+    if found.action == "credits":
+        return credits(api, out)
+    if found.action == "state":
+        return state(api, out)
+    if found.action == "preview" and not api.settings.local:
+        raise errors.UsageError("preview is local-only: the NemoVideo cloud renders whole videos only",
+                                hint="Add --local to see the look in seconds, or ask to export the full video.")
+    if found.action == "upload" and not files:
+        raise errors.UsageError("name the file to upload, e.g. nemo.py upload song.mp3")
+    if files:
+        upload(api, out, files, [])
+    if found.action == "chat" or found.more or (files and found.action in ("export", "preview")):
+        chat(api, out, text, output)
+    if found.action == "export":
+        video = exporting.export(api, None, output, watch=watcher(out))
+        out.put(**video.as_dict())
+        _saved(out, video)
+    elif found.action == "preview":
+        shown = exporting.preview(api, None, watch=watcher(out))
+        out.put(render_id=shown.render_id, path=str(shown.path), media=f"MEDIA:{shown.path}", preview=True)
+        out.line(str(shown.path))
+        out.line(f"MEDIA:{shown.path}")
+    return None
+
+
 def session(api: Api, out: Out, new: bool) -> None:
     session_id = api.session_id(new=new)
     out.put(session_id=session_id)

@@ -50,8 +50,9 @@ def renders_locally(base: str) -> bool:
 
 
 @contextmanager
-def connect(use_local: bool) -> Iterator[Api]:
-    """An Api for the backend this command talks to; the in-process local backend is stopped afterwards."""
+def connect(use_local: bool, language: str | None = None) -> Iterator[Api]:
+    """An Api for the backend this command talks to (sessions it starts speak `language` when given); the
+    in-process local backend is stopped afterwards."""
     cfg = skill.config()
     env_url = os.environ.get(API_URL_ENV, "").strip()
     server = None
@@ -66,7 +67,8 @@ def connect(use_local: bool) -> Iterator[Api]:
         if store.folder.exists() and not store.folder.is_dir():
             raise errors.InputError(f"the config folder {store.folder} is a file",
                                     hint="Point NEMO_CONFIG_DIR at a folder (it is created if missing).")
-        settings = Settings(base_url=base, api_key=key, config=cfg, local=is_local, sleep=SLEEP, notice=notice)
+        settings = Settings(base_url=base, api_key=key, config=cfg, local=is_local, sleep=SLEEP, notice=notice,
+                            language=language)
         api = Api(settings, skill.meta(), store, server_key=os.environ.get(SERVER_KEY_ENV) if env_url else None)
         try:
             yield api

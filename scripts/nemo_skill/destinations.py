@@ -70,6 +70,26 @@ class Output:
 
 AS_ASKED = Output()          # no options: the file as the words and the draft make it
 
+# Where the words say the video goes ("for TikTok", "to Discord") and how large it may be ("under 8 MB"): read by
+# the client's router and by the local director alike.
+PLACE_WORDS = [(re.compile(rf"\b(?:for|to|on|via|by)\s+(?:an?\s+)?{pattern}", re.I), name) for pattern, name in (
+    (r"tik\s*tok", "tiktok"), (r"(?:instagram\s+)?reels?", "reels"), (r"(?:youtube\s+)?shorts", "shorts"),
+    (r"youtube", "youtube"), (r"discord", "discord"), (r"telegram", "telegram"), (r"whats\s*app", "whatsapp"),
+    (r"e-?mail", "email"))]
+SIZE_WORDS = re.compile(r"\b(?:under|below|at most|max(?:imum)?|smaller than|less than|within)\s+"
+                        r"(\d+(?:\.\d+)?\s*[kmg]i?b)\b", re.I)
+
+
+def place_in(words: str) -> str | None:
+    """The destination the words name ("for Discord" -> "discord"), or None."""
+    return next((name for pattern, name in PLACE_WORDS if pattern.search(words)), None)
+
+
+def size_in(words: str) -> str | None:
+    """The size cap the words state ("under 8 MB" -> "8 MB"), or None."""
+    found = SIZE_WORDS.search(words)
+    return found[1] if found else None
+
 
 def destination_key(place: str) -> str:
     """The DESTINATIONS key for what a user calls a place ("Instagram" is reels); ValueError names the choices."""

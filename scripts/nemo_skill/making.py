@@ -139,7 +139,7 @@ def make(api: Api, plan: Plan, report: Reporter | None = None) -> list[Made]:
         words = " ".join([plan.prompt] * (number == 1) + [f"Use the {ordinal(number)} track."] * batch)
 
         def turn(session_id: str, words: str = words) -> ChatResult:
-            return run_turn(api, session_id, words, rules, report.text, plan.output.state())
+            return run_turn(api, session_id, words, rules, report.text, plan.output.state(), exporting=True)
         result: ChatResult = api.with_session(turn)
         report.turns.append(result)
         report.turn(result)

@@ -14,14 +14,8 @@ from typing import Any
 from nemo_local.director.look import set_aspect
 from nemo_local.director.shots import Edit
 from nemo_local.draft import ASPECTS, META_FIELDS
-from nemo_skill.destinations import DESTINATIONS, MB, parse_size
+from nemo_skill.destinations import DESTINATIONS, MB, parse_size, place_in, size_in
 
-DESTINATION_WORDS = [(rf"\b(?:for|to|on|via|by)\s+(?:an?\s+)?{pattern}", name) for pattern, name in (
-    (r"tik\s*tok", "tiktok"), (r"(?:instagram\s+)?reels?", "reels"), (r"(?:youtube\s+)?shorts", "shorts"),
-    (r"youtube", "youtube"), (r"discord", "discord"), (r"telegram", "telegram"), (r"whats\s*app", "whatsapp"),
-    (r"e-?mail", "email"))]
-SIZE = re.compile(r"\b(?:under|below|at most|max(?:imum)?|smaller than|less than|within)\s+"
-                  r"(\d+(?:\.\d+)?\s*[kmg]i?b)\b", re.I)
 TRIM = re.compile(r"\btrim|\bshorten|\bcut (?:it|the (?:track|song|audio|video))\b")
 
 
@@ -49,15 +43,12 @@ def _place(key: str, meta: dict[str, Any], duration_ms: int, edit: Edit, trim: b
 def destination(lowered: str, meta: dict[str, Any], duration_ms: int, edit: Edit) -> int | None:
     """Words naming where the video goes set its frame, audio and size cap; returns a trimmed length (ms) when
     the user asked to trim to the platform's limit."""
-    trimmed = None
-    for pattern, key in DESTINATION_WORDS:
-        if re.search(pattern, lowered):
-            trimmed = _place(key, meta, duration_ms, edit, TRIM.search(lowered) is not None)
-            break
-    size = SIZE.search(lowered)
+    key = place_in(lowered)
+    trimmed = _place(key, meta, duration_ms, edit, TRIM.search(lowered) is not None) if key else None
+    size = size_in(lowered)
     if size:
         try:
-            meta["max_bytes"] = parse_size(size[1])
+            meta["max_bytes"] = parse_size(size)
             edit.changes.append(f"at most {meta['max_bytes'] / MB:g} MB")
         except ValueError as exc:
             edit.notes.append(str(exc))

@@ -61,10 +61,11 @@ def default_style(skill_source: str | None) -> str:
 def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style: str = "bars",
            rhythm: Callable[[dict[str, Any]], Rhythm | None] | None = None, for_speech: bool = False,
            speech_of: Callable[[dict[str, Any]], Speech | None] | None = None,
-           output: dict[str, Any] | None = None) -> Direction:
+           output: dict[str, Any] | None = None, exporting: bool = False) -> Direction:
     """Apply one user message to the draft. `files` are the session's uploads, oldest first; `rhythm` gives an
     audio file's beats, drops and sections (asked only when several pictures are cut to the music); `output` is
-    the client's structured options (`destination`, `aspect`, `max_bytes`), applied after the words."""
+    the client's structured options (`destination`, `aspect`, `max_bytes`), applied after the words; `exporting`
+    says the client renders right after this turn (so the reply does not ask the user to say export)."""
     first = not tracks_of(draft)
     new: dict[str, Any] = new_draft([], 0, {}) if first else copy.deepcopy(draft)
     meta = {**DEFAULT_META, "style": style, **new.get("m", {})}
@@ -148,19 +149,19 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
     else:
         meta.pop("title", None)
     out.draft = new_draft([by_kind[k] for k in (Kind.VIDEO, Kind.AUDIO, Kind.TEXT) if k in by_kind], duration, meta)
-    out.reply = _reply(text, out, meta, duration)
+    out.reply = _reply(text, out, meta, duration, exporting)
     return out
 
 
-def _reply(text: str, out: Direction, meta: dict[str, Any], duration: int) -> str:
+def _reply(text: str, out: Direction, meta: dict[str, Any], duration: int, exporting: bool) -> str:
     """What the director says back: what changed, the length, the frame and the cap; or what it can do."""
     if CANNOT.search(text) and not out.changes:
         reply = "That is beyond what the local renderer does. " + LOCAL_CAN
     elif out.changes:
         cap = f", at most {meta['max_bytes'] / MB:g} MB" if meta.get("max_bytes") else ""
         reply = ("Updated the video: " + "; ".join(dict.fromkeys(out.changes)) +
-                 f". It runs {duration / 1000:.1f} s at {meta['width']}x{meta['height']}{cap}. "
-                 "Say export when ready.")
+                 f". It runs {duration / 1000:.1f} s at {meta['width']}x{meta['height']}{cap}." +
+                 ("" if exporting else " Say export when ready."))
     else:
         reply = "The draft is unchanged. " + LOCAL_CAN
     return reply + (" " + " ".join(out.notes) if out.notes else "")

@@ -47,12 +47,14 @@ def _session_files(backend: Backend, session_id: str) -> list[dict[str, Any]]:
              "path": f["path"]} for f in backend.store.files(session_id)]
 
 
-def output_options(body: dict[str, Any]) -> dict[str, Any] | None:
-    """The client's structured options for the video (`destination`, `aspect`, `max_bytes`), sent as the ADK
-    request's `state_delta.output`; None when there are none."""
+def state_delta(body: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+    """What the client sends beside the words, in the ADK request's `state_delta`: its structured options for the
+    video (`output`: `destination`, `aspect`, `max_bytes`), and whether it exports right after this turn
+    (`next`: "export")."""
     delta = body.get("state_delta") or body.get("stateDelta")
-    output = delta.get("output") if isinstance(delta, dict) else None
-    return output if isinstance(output, dict) and output else None
+    delta = delta if isinstance(delta, dict) else {}
+    output = delta.get("output")
+    return (output if isinstance(output, dict) and output else None), delta.get("next") == "export"
 
 
 def _speech(file: dict[str, Any], analyse: Callable[[Path], Analysis]) -> Speech | None:
@@ -119,9 +121,10 @@ async def run_sse(request: Request, backend: Backend) -> Response:
                       for f in files]}))
         skill = request.headers.get("x-skill-source")
         analyse = backend.analyses.get
+        output, exporting = state_delta(body)
         work = asyncio.ensure_future(asyncio.to_thread(
             direct, text, state.get("draft") or {}, files, default_style(skill), lambda f: _rhythm(f, analyse),
-            for_speech(skill), lambda f: _speech(f, analyse), output_options(body)))
+            for_speech(skill), lambda f: _speech(f, analyse), output, exporting))
         while not work.done():  # heartbeats while the director works
             done, _ = await asyncio.wait({work}, timeout=interval)
             if not done:
