@@ -11,11 +11,21 @@ from typing import Any
 import numpy as np
 import pytest
 
+from conftest import arm, request_count
 from nemo_local.director.turn import direct
 from nemo_local.media.ffmpeg import ffmpeg_exe, probe
 from nemo_local.media.synth import demo_track, write_wav
-from nemo_local.render.settings import capped_video_kbps
-from nemo_skill.destinations import DESTINATIONS, MB, Output, output_for, parse_size
+from nemo_skill.destinations import (
+    DESTINATIONS,
+    MB,
+    Output,
+    capped_video_kbps,
+    fit_cap,
+    least_video_kbps,
+    output_for,
+    parse_size,
+)
+from nemo_skill.shrink import original_of
 
 AUDIO = [{"kind": "audio", "filename": "song.mp3", "file_id": "f1", "info": {"duration": 700.0}}]
 
@@ -90,9 +100,29 @@ class TestDestinations:
     def test_sizes(self, text: str, value: int) -> None:
         assert parse_size(text) == value
 
-    def test_a_cap_too_small_for_the_length_is_refused_with_a_reason(self) -> None:
-        with pytest.raises(ValueError, match="cannot fit"):
-            capped_video_kbps(MB, 600, 128)
+    def test_a_cap_too_small_for_the_length_is_refused_with_what_would_fit(self) -> None:
+        with pytest.raises(ValueError, match=r"cannot fit into 1 MB.*allow (\d+\.\d) MB, or trim it to (\d+) s"):
+            fit_cap(MB, 600, 1920, 1080, 30, 128)
+
+    @pytest.mark.parametrize(("seconds", "cap_mb"), [(s, c) for s in (20, 90, 180) for c in (1, 2, 10)])
+    def test_a_cap_is_met_by_a_smaller_frame_and_audio_before_it_is_refused(self, seconds: int, cap_mb: int) -> None:
+        cap = cap_mb * MB
+        try:
+            fit = fit_cap(cap, seconds, 1920, 1080, 30, 128)
+        except ValueError:        # then not even the last resort (240p, 32 kbit/s) fits
+            assert capped_video_kbps(cap, seconds, 32) < least_video_kbps(426, 240, 30)
+            return
+        assert (fit.video_kbps + fit.audio_kbps + 8) * seconds * 1000 / 8 <= cap * 0.96 + 1000   # the budget holds
+        assert fit.video_kbps >= least_video_kbps(fit.width, fit.height, 30)                       # and is watchable
+        assert fit.width / fit.height == pytest.approx(16 / 9, abs=0.01)
+        larger = [(w, h) for w, h in ((1920, 1080), (1280, 720), (960, 540), (640, 360)) if w > fit.width]
+        for w, h in larger:          # no larger frame would have fitted at 64 kbit/s audio or more
+            assert capped_video_kbps(cap, seconds, 64) < least_video_kbps(w, h, 30) or fit.audio_kbps >= 64
+
+    def test_ninety_seconds_in_two_megabytes_is_360p_with_64k_audio(self) -> None:
+        fit = fit_cap(2 * MB, 90, 1920, 1080, 30, 128)
+        assert (fit.width, fit.height, fit.audio_kbps, fit.smaller) == (640, 360, 64, True)
+        assert fit.said() == "640x360, 64 kbit/s audio: made smaller to fit"
 
 
 def encoder_rate(video: Path) -> int | None:
@@ -123,6 +153,17 @@ class TestSizeCaps:
         assert frames.returncode == 0 and not frames.stderr.strip()
         assert "under the 1 MB cap" in capped.err
 
+    def test_a_cloud_render_over_the_cap_is_made_to_fit_here_and_the_paid_one_kept(
+            self, cli: Any, start_server: Any, tmp_path: Path, monkeypatch: Any, track20: Path, photo: Path) -> None:
+        server = start_server(tmp_path / "cloud", render_max_side=640, max_upload_bytes=None)   # cloud emulation
+        monkeypatch.setenv("NEMO_API_URL", server.url)
+        arm(server.url, route="render_start", uncapped=True)      # a renderer that misses the cap
+        result, video = render_with_cli(cli, track20, photo, "-o", "capped.mp4", "--max-size", "1MB")
+        kept = original_of(video)
+        assert kept.stat().st_size > MB >= video.stat().st_size          # the paid render, whole, beside the copy
+        assert probe(video).duration == pytest.approx(probe(kept).duration, abs=0.1)
+        assert "over the 1 MB cap; making it fit here" in result.err and "under the 1 MB cap" in result.err
+
     def test_for_discord_caps_the_encoder_and_says_so(self, cli: Any, wav: Path, png: Path) -> None:
         result = cli("make", wav, "--image", png, "--for", "discord", "--json")
         assert result.code == 0, result.err
@@ -137,6 +178,46 @@ class TestSizeCaps:
         assert Path(data["poster"]).read_bytes()[:3] == b"\xff\xd8\xff"
         assert "for Discord (at most 10 MB)" in data["reply"]          # the reply says which settings it used
         assert "under the 10 MB cap" in result.err
+
+
+@pytest.fixture(scope="module")
+def tracks(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    folder = tmp_path_factory.mktemp("lengths")
+    out = {}
+    for seconds in (20, 90, 180):
+        track = demo_track(seconds=seconds, bpm=124, drop_at=seconds * 0.4, rate=22050)
+        out[seconds] = write_wav(folder / f"song{seconds}.wav", track.samples, track.rate)
+    return out
+
+
+class TestCapsOnRealRenders:
+    """Whole renders at the asked frame (not shrunk for tests): each cap is met by the frame and rates `fit_cap`
+    chose, and the file plays; a cap nothing can meet is refused before anything is rendered."""
+
+    @pytest.mark.slow
+    @pytest.mark.parametrize(("seconds", "cap_mb"), [(s, c) for s in (20, 90, 180) for c in (1, 2, 10)])
+    def test_the_video_lands_under_the_cap_and_plays(self, cli: Any, start_server: Any, tmp_path: Path,
+                                                     monkeypatch: Any, tracks: dict[int, Path], seconds: int,
+                                                     cap_mb: int) -> None:
+        server = start_server(tmp_path / "caps", render_max_side=0, max_upload_bytes=None, cloud_emulation=False)
+        monkeypatch.setenv("NEMO_API_URL", server.url)
+        cap = cap_mb * MB
+        result = cli("make", tracks[seconds], "--prompt", "bars", "--max-size", f"{cap_mb}MB", "-o", "v.mp4", "--json")
+        try:
+            fit = fit_cap(cap, seconds, 1920, 1080, 30, 192)
+        except ValueError as exc:
+            assert result.code == 2 and str(exc) in result.err
+            assert request_count(server.url, "POST /api/render/proxy/lambda") == 0
+            return
+        assert result.code == 0, result.err
+        video = Path(json.loads(result.out)["path"])
+        assert video.stat().st_size <= cap
+        info = probe(video)
+        assert (info.width, info.height) == (fit.width, fit.height) and info.duration == pytest.approx(seconds, abs=0.1)
+        played = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(video), "-f", "null", "-"], capture_output=True,
+                                text=True)
+        assert played.returncode == 0 and not played.stderr.strip()
+        assert f"under the {cap_mb} MB cap ({fit.said()})" in result.err
 
 
 class TestPosterAndProgress:

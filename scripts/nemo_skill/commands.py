@@ -98,8 +98,10 @@ def chat(api: Api, out: Out, text: str, output: Output = AS_ASKED) -> None:
 
 def _saved(out: Out, video: exporting.Exported, lines: bool = True) -> None:
     cap = f", under the {video.max_bytes / 1e6:g} MB cap" if video.max_bytes else ""
-    notice(f"Saved {video.bytes / 1e6:.1f} MB{cap}" + (f"; poster {video.poster.name}" if video.poster else "")
-           + (f"; captions {', '.join(Path(p).name for p in video.captions.values())}" if video.captions else ""))
+    settings = f" ({video.said()})" if video.max_bytes and video.said() else ""
+    poster = f"; poster {video.poster.name}" if video.poster else ""
+    captions = f"; captions {', '.join(Path(p).name for p in video.captions.values())}" if video.captions else ""
+    notice(f"Saved {video.bytes / 1e6:.1f} MB{cap}{settings}{poster}{captions}")
     if lines:
         out.line(str(video.path))
         out.line(f"MEDIA:{video.path}")

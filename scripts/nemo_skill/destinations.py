@@ -30,9 +30,77 @@ DESTINATIONS: dict[str, Destination] = {
     "youtube": Destination("YouTube", "16:9", None, None, 192),
     "discord": Destination("Discord", None, None, 10 * MB, 128),
     "telegram": Destination("Telegram", None, None, 50 * MB, 128),
-    "whatsapp": Destination("WhatsApp", None, None, 100 * MB, 128),
+    "whatsapp": Destination("WhatsApp", None, None, 16 * MB, 128),        # what it plays as a video; larger: a file
     "email": Destination("e-mail", None, None, 25 * MB, 128),
 }
+
+
+CONTAINER_MARGIN = 0.96          # of a size cap, for the MP4 boxes and the encoder's rate-control slack
+MUXING_KBPS = 8                  # what the container and AAC framing add on top of the two streams
+# Smaller frames to try when a cap cannot be met at the asked size (by the frame's shorter side), and audio rates.
+FRAME_SIDES = (1080, 720, 540, 360)
+LAST_RESORT_SIDE = 240
+AUDIO_KBPS = (192, 160, 128, 96, 64)
+LAST_RESORT_AUDIO_KBPS = (48, 32)
+# The least video rate at which our pictures hold together: bits a pixel a frame (about 0.75 Mbit/s at 1080p30,
+# 85 kbit/s at 640x360). Below it a cap is met by a smaller frame, not by a smeared one.
+MIN_BITS_PER_PIXEL = 0.012
+
+
+def capped_video_kbps(max_bytes: int, seconds: float, audio_kbps: int, margin: float = CONTAINER_MARGIN) -> int:
+    """The video rate (kbit/s) that keeps `seconds` of video plus its audio under `max_bytes`; may be <= 0."""
+    total_kbps = max_bytes * 8 * margin / max(seconds, 0.1) / 1000
+    return int(total_kbps - audio_kbps - MUXING_KBPS)
+
+
+def least_video_kbps(width: int, height: int, fps: float) -> int:
+    """The least video rate at which this frame size still looks like itself (MIN_BITS_PER_PIXEL)."""
+    return max(24, round(MIN_BITS_PER_PIXEL * width * height * fps / 1000))
+
+
+def scaled(width: int, height: int, side: int) -> tuple[int, int]:
+    """The frame with its shorter side `side`, the aspect kept, both even."""
+    scale = side / min(width, height)
+    return int(width * scale) & ~1, int(height * scale) & ~1
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The frame and rates a capped video is encoded at."""
+
+    width: int
+    height: int
+    audio_kbps: int
+    video_kbps: int
+    smaller: bool            # the frame or the audio rate was lowered to meet the cap
+
+    def said(self) -> str:
+        """How the settings are told to the user."""
+        lowered = ": made smaller to fit" if self.smaller else ""
+        return f"{self.width}x{self.height}, {self.audio_kbps} kbit/s audio{lowered}"
+
+
+def fit_cap(max_bytes: int, seconds: float, width: int, height: int, fps: float, audio_kbps: int) -> Fit:
+    """The largest frame and best audio at which `seconds` fit into `max_bytes` at a watchable video rate: the asked
+    frame and audio first, then smaller frames (1080, 720, 540, 360 on the shorter side) at each audio rate down
+    to 64 kbit/s, then 240 and lower audio rates as a last resort. ValueError says what would fit instead."""
+    sides = [s for s in FRAME_SIDES if s < min(width, height)]
+    sizes = [(width, height), *(scaled(width, height, s) for s in sides)]
+    rates = [audio_kbps, *(a for a in AUDIO_KBPS if a < audio_kbps and a >= 64)]
+    tries = [(size, rate) for size in sizes for rate in rates]
+    last = [scaled(width, height, LAST_RESORT_SIDE)] if min(width, height) > LAST_RESORT_SIDE else []
+    tries += [(size, rate) for size in last for rate in rates]
+    tries += [(size, rate) for size in [*sizes, *last] for rate in LAST_RESORT_AUDIO_KBPS if rate < audio_kbps]
+    for (w, h), rate in tries:
+        video = capped_video_kbps(max_bytes, seconds, rate)
+        if video >= least_video_kbps(w, h, fps):
+            return Fit(w, h, rate, video, (w, h, rate) != (width, height, audio_kbps))
+    smallest = scaled(width, height, LAST_RESORT_SIDE) if last else (width, height)
+    need = (least_video_kbps(*smallest, fps) + LAST_RESORT_AUDIO_KBPS[-1] + MUXING_KBPS) * 1000 / 8 / CONTAINER_MARGIN
+    longest = max_bytes / need
+    raise ValueError(f"{seconds:.0f} s cannot fit into {max_bytes / MB:g} MB, even at {smallest[0]}x{smallest[1]} with "
+                     f"{LAST_RESORT_AUDIO_KBPS[-1]} kbit/s audio: allow {need * seconds / MB:.1f} MB, or trim it to "
+                     f"{longest:.0f} s")
 
 
 def parse_size(text: str) -> int:

@@ -138,15 +138,6 @@ def download(api: Api, url: str, path: Path, progress: bool | None = None) -> Pa
     return path
 
 
-def check_size(path: Path, max_bytes: int | None) -> None:
-    """A size cap is met, not hoped for: a file over it is removed and reported."""
-    size = path.stat().st_size
-    if max_bytes and size > max_bytes:
-        path.unlink()
-        raise errors.RenderFailed(f"the video came out at {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB cap",
-                                  hint="Trim the clip or allow a larger --max-size.")
-
-
 def download_poster(url: str, video: Path) -> Path | None:
     """The render's poster image beside the video (VIDEO.jpg); None when the backend offers none or it fails."""
     return _sidecar(url, video.with_suffix(".jpg"), ("image/",), lambda head: head[:3] == b"\xff\xd8\xff")

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nemo_local.draft import ASPECTS, exportable, with_meta
+from nemo_local.draft import ASPECTS, duration_of, exportable, meta_of, with_meta
 from nemo_skill import errors
 from nemo_skill.api import Api
-from nemo_skill.destinations import AS_ASKED, Output
-from nemo_skill.download import check_size, download, download_captions, download_poster, target_path
+from nemo_skill.destinations import AS_ASKED, Output, fit_cap
+from nemo_skill.download import download, download_captions, download_poster, target_path
+from nemo_skill.shrink import shrink
 
 TERMINAL = {"completed", "failed", "cancelled", "canceled", "error"}
 
@@ -26,6 +27,7 @@ class RenderStatus:
     error: str | None
     poster: str | None = None
     captions: dict[str, str] | None = None      # "srt"/"vtt" -> URL
+    settings: dict[str, Any] | None = None      # the frame and rates the render used (width, height, audioKbps...)
 
 
 def read_status(body: Any) -> RenderStatus:
@@ -44,9 +46,11 @@ def read_status(body: Any) -> RenderStatus:
     captions = data.get("captions")
     captions = {k: v for k, v in captions.items() if k in ("srt", "vtt") and isinstance(v, str) and v} \
         if isinstance(captions, dict) else None
+    settings = data.get("settings")
     return RenderStatus(status, int(progress) if isinstance(progress, int | float) else None,
                         str(url) if url else None, str(error)[:300] if error else None,
-                        str(poster) if isinstance(poster, str) and poster else None, captions or None)
+                        str(poster) if isinstance(poster, str) and poster else None, captions or None,
+                        settings if isinstance(settings, dict) else None)
 
 
 def latest_draft(api: Api, session_id: str) -> dict[str, Any]:
@@ -123,13 +127,19 @@ def wait_for(api: Api, render_id: str,
 
 def fetch(api: Api, render_id: str, done: RenderStatus, target: Path, max_bytes: int | None = None) -> Path:
     """Download a completed render to `target` and settle its record: where it goes (and its size cap) is
-    remembered first, so a broken download resumes into the same .part; the size cap is checked."""
+    remembered first, so a broken download resumes into the same .part. A size cap is met, not hoped for: a file
+    over it is made to fit here, the render as it came kept beside it (it was paid for), never deleted."""
     assert done.url is not None   # wait_for returns only completed renders with a link
     key = api.settings.api_key
     api.store.save_render(key, {"id": render_id, "path": str(target), "max_bytes": max_bytes})
     path = download(api, done.url, target)
-    check_size(path, max_bytes)
     api.store.save_render(key, {"id": render_id, "downloaded": True, "path": str(path)})
+    if max_bytes and path.stat().st_size > max_bytes:
+        api.settings.notice(f"The video came out at {path.stat().st_size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} "
+                            "MB cap; making it fit here (the render as it came is kept)...")
+        fit = shrink(path, max_bytes)
+        done.settings = {"width": fit.width, "height": fit.height, "audioKbps": fit.audio_kbps,
+                         "videoKbps": fit.video_kbps, "smaller": True}
     return path
 
 
@@ -165,11 +175,21 @@ class Exported:
     max_bytes: int | None = None
     poster: Path | None = None
     captions: dict[str, str] = field(default_factory=dict)     # "srt"/"vtt" -> path
+    settings: dict[str, Any] | None = None                       # what the render says it used
+
+    def said(self) -> str:
+        """The frame and audio rate, as the user is told them ("640x360, 64 kbit/s audio: made smaller to fit")."""
+        s = self.settings or {}
+        if not isinstance(s.get("width"), int) or not isinstance(s.get("height"), int):
+            return ""
+        lowered = ": made smaller to fit" if s.get("smaller") else ""
+        audio = f", {s['audioKbps']} kbit/s audio" if isinstance(s.get("audioKbps"), int) else ""
+        return f"{s['width']}x{s['height']}{audio}{lowered}"
 
     def as_dict(self) -> dict[str, Any]:
         return {"render_id": self.render_id, "path": str(self.path), "media": f"MEDIA:{self.path}",
                 "bytes": self.bytes, "poster": str(self.poster) if self.poster else None,
-                "captions": self.captions or None}
+                "captions": self.captions or None, "settings": self.settings}
 
 
 def with_frame(draft: dict[str, Any], aspect: str | None) -> dict[str, Any]:
@@ -178,6 +198,18 @@ def with_frame(draft: dict[str, Any], aspect: str | None) -> dict[str, Any]:
         return draft
     width, height = ASPECTS[aspect]
     return with_meta(draft, aspect=aspect, width=width, height=height)
+
+
+def feasible(draft: dict[str, Any], max_bytes: int, audio_kbps: int | None) -> None:
+    """Refuse a size cap that no frame and rate can meet for this draft's length, before anything is rendered
+    (or paid for); the message says what size, or what length, would fit."""
+    meta = meta_of(draft)
+    width, height = meta.get("width"), meta.get("height")
+    frame = (width, height) if isinstance(width, int) and isinstance(height, int) else ASPECTS["16:9"]
+    try:
+        fit_cap(max_bytes, duration_of(draft) / 1000, *frame, 30, audio_kbps or 128)
+    except ValueError as exc:
+        raise errors.UsageError(str(exc)) from None
 
 
 def _finish(api: Api, render_id: str, target: Path | None, force: bool, max_bytes: int | None,
@@ -193,7 +225,7 @@ def _finish(api: Api, render_id: str, target: Path | None, force: bool, max_byte
     path = fetch(api, render_id, done, target_path(target, render_id, force), max_bytes)
     poster = download_poster(done.poster, path) if done.poster else None
     captions = download_captions(done.captions, path) if done.captions else {}
-    return Exported(render_id, path, path.stat().st_size, max_bytes, poster, captions)
+    return Exported(render_id, path, path.stat().st_size, max_bytes, poster, captions, done.settings)
 
 
 def export(api: Api, target: Path | None, output: Output = AS_ASKED, *, force: bool = False, resume: bool = False,
@@ -209,7 +241,11 @@ def export(api: Api, target: Path | None, output: Output = AS_ASKED, *, force: b
         raise errors.UsageError("there is no unfinished render to resume")
     if entry is None:
         def begin(session_id: str) -> str:
-            return start_render(api, session_id, with_frame(latest_draft(api, session_id), output.aspect), options)
+            draft = with_frame(latest_draft(api, session_id), output.aspect)
+            cap = output.max_bytes or meta_of(draft).get("max_bytes")
+            if isinstance(cap, int) and cap > 0:
+                feasible(draft, cap, output.audio_kbps)
+            return start_render(api, session_id, draft, options)
         render_id = str(api.with_session(begin))
     else:
         render_id = str(entry["id"])

@@ -58,7 +58,23 @@ class RenderJob:
         return width - width % 2, height - height % 2
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """What a render made: the frame, the rates it was encoded at, and whether a size cap made them smaller."""
+
+    width: int
+    height: int
+    seconds: float
+    audio_kbps: int
+    video_kbps: int | None          # the capped rate; None: quality-based (CRF), no cap
+    smaller: bool = False           # the frame or audio rate was lowered to meet the size cap
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"width": self.width, "height": self.height, "seconds": round(self.seconds, 3),
+                "audioKbps": self.audio_kbps, "videoKbps": self.video_kbps, "smaller": self.smaller}
+
+
 class Renderer(Protocol):
-    def render(self, job: RenderJob) -> None:
+    def render(self, job: RenderJob) -> Rendered:
         """Write job.output, reporting progress in [0, 1]; raise RenderError or Cancelled."""
 

@@ -35,7 +35,7 @@ class Encoder:
             filters += [audio_filter] if audio_filter else []     # loudness normalisation sets the level itself
             if filters:
                 cmd += ["-af", ",".join(filters)]
-            cmd += ["-c:a", "aac", "-b:a", f"{settings.audio_kbps}k", "-ac", "2"]
+            cmd += ["-c:a", "aac", "-b:a", f"{settings.audio_kbps}k", "-ac", str(settings.audio_channels)]
         # BT.709 is tagged in the stream by x264 itself: ffmpeg's -colorspace options would make it convert
         # every frame (measured: 40 % more CPU for the same output).
         cmd += [*settings.video_args(), "-frames:v", str(frames), "-map_metadata", "-1", "-map_chapters", "-1",

@@ -21,7 +21,7 @@ from nemo_local.draft import Kind, duration_of, meta_of, segments_of
 from nemo_local.media.ffmpeg import probe
 from nemo_local.render.audio import loudness_filter, pcm_blocks
 from nemo_local.render.backdrop import Backdrop, shots
-from nemo_local.render.base import Cancelled, RenderError, RenderJob
+from nemo_local.render.base import Cancelled, Rendered, RenderError, RenderJob
 from nemo_local.render.captions import Captions, max_chars
 from nemo_local.render.colour import yuv
 from nemo_local.render.compose import Layer, Scene, beats
@@ -30,10 +30,11 @@ from nemo_local.render.frame import Frame
 from nemo_local.render.layers import Flash, ProgressBar, Sparks, Titles, Visualizer, hot_colour
 from nemo_local.render.mix import mix_clip_sound
 from nemo_local.render.overlays import Logo, LowerThird
-from nemo_local.render.settings import EncodeSettings, capped_video_kbps
+from nemo_local.render.settings import EncodeSettings
 from nemo_local.render.timing import Timing, build
 from nemo_local.speech import asr, transcripts
 from nemo_local.speech.captions import Page, fix, pages, srt, vtt, within
+from nemo_skill.destinations import Fit, fit_cap
 
 SAMPLES_PER_FRAME = 400
 PREVIEW_SIDE = 640          # a preview is small and short: the look, in seconds
@@ -65,19 +66,21 @@ def layers_for(scene: Scene) -> list[Layer]:
     return out
 
 
-def encode_settings(job: RenderJob, meta: dict[str, Any], seconds: float) -> tuple[EncodeSettings, int | None]:
-    """The job's encoder settings, with the draft's size cap (`m.max_bytes`) turned into a capped video rate."""
+def encode_settings(job: RenderJob, meta: dict[str, Any], seconds: float, width: int, height: int
+                    ) -> tuple[EncodeSettings, Fit | None]:
+    """The job's encoder settings; a size cap (`m.max_bytes`) becomes a capped video rate, and a smaller frame and
+    audio rate when the asked ones cannot meet it (`destinations.fit_cap`)."""
     settings = job.settings()
     audio_kbps = int(meta.get("audio_kbps") or settings.audio_kbps)
     cap = meta.get("max_bytes")
     if not cap:
         return replace(settings, audio_kbps=audio_kbps), None
     try:
-        video_kbps = capped_video_kbps(int(cap), seconds, audio_kbps)
+        fit = fit_cap(int(cap), seconds, width, height, job.fps, audio_kbps)
     except ValueError as exc:
         raise RenderError(str(exc)) from None
-    return replace(settings, audio_kbps=audio_kbps, video_kbps=min(video_kbps, settings.video_kbps or video_kbps)), \
-        int(cap)
+    rate = min(fit.video_kbps, settings.video_kbps or fit.video_kbps)
+    return replace(settings, audio_kbps=fit.audio_kbps, video_kbps=rate), fit
 
 
 def preview_window(timing: Timing, seconds: float, origin: int = 0) -> range:
@@ -104,7 +107,7 @@ def write_poster(frame: Frame, path: Path) -> None:
 
 
 class MusicRenderer:
-    def render(self, job: RenderJob) -> None:
+    def render(self, job: RenderJob) -> Rendered:
         meta = meta_of(job.draft)
         width, height = job.frame_size()
         fps = job.fps
@@ -127,7 +130,11 @@ class MusicRenderer:
             width, height = int(width * scale) & ~1, int(height * scale) & ~1
         origin = round(offset * fps)
         frames = origin + max(1, round(duration * fps))     # timing runs from the audio's start; frames are drawn
-        analysis = job.analysis(audio)                        # from `origin` on
+        count = min(frames - origin, round(PREVIEW_SECONDS * fps)) if preview else frames - origin   # from origin on
+        settings, fit = encode_settings(job, meta, count / fps, width, height)   # a cap may make the frame smaller
+        if fit is not None:
+            width, height = fit.width, fit.height
+        analysis = job.analysis(audio)
         job.progress(0.02)
         timing = build(analysis, frames, fps, bool(meta.get("beat_sync", True)), bool(meta.get("drops", True)))
         del analysis   # the frame loop needs only the per-frame timing
@@ -149,7 +156,7 @@ class MusicRenderer:
             if meta.get("fades") and seconds > 1:   # a clip never starts or stops mid-syllable
                 filters += [f"afade=t=in:d={FADE_S}", f"afade=t=out:st={seconds - FADE_S:.3f}:d={FADE_S}"]
             audio_filter = ",".join(f for f in filters if f)
-            settings, cap = encode_settings(job, meta, seconds)
+            cap = int(meta["max_bytes"]) if fit is not None else None
             drops = [int(d) for d in timing.drop_frames if origin <= d < frames - fps]
             poster = -1 if preview else drops[0] + fps if drops else origin + (frames - origin) // 3
             for _ in range(3):   # a size cap is met, not hoped for: encode again at a lower rate when it was missed
@@ -164,6 +171,7 @@ class MusicRenderer:
         finally:
             if sound is not None:
                 sound.unlink(missing_ok=True)
+        return Rendered(width, height, seconds, settings.audio_kbps, settings.video_kbps, fit.smaller if fit else False)
 
     @staticmethod
     def _clip_sound(job: RenderJob, scene: Scene, start: float, seconds: float, volume: float) -> Path | None:

@@ -1,10 +1,8 @@
-"""How a render is encoded: x264 and AAC settings, and the size caps of the places a video is sent."""
+"""How a render is encoded: x264 and AAC settings (a size cap becomes a frame and rates in `destinations.fit_cap`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from nemo_skill.destinations import MB
 
 
 @dataclass(frozen=True)
@@ -26,6 +24,11 @@ class EncodeSettings:
     audio_kbps: int = 192
     lossless: bool = False            # benchmarks: the reference to measure quality against
 
+    @property
+    def audio_channels(self) -> int:
+        """Stereo, but mono at the lowest rates (a cap's last resort): 32-48 kbit/s hold one channel well."""
+        return 1 if self.audio_kbps <= 48 else 2
+
     def video_args(self) -> list[str]:
         params = f"colorprim=bt709:transfer=bt709:colormatrix=bt709:keyint={self.keyint}"
         if self.x264:
@@ -35,17 +38,3 @@ class EncodeSettings:
         if self.video_kbps and not self.lossless:
             args += ["-maxrate", f"{self.video_kbps}k", "-bufsize", f"{self.video_kbps * 2}k"]
         return [*args, "-pix_fmt", "yuv420p", "-x264-params", params]
-
-
-CONTAINER_MARGIN = 0.96           # of a size cap, for the MP4 boxes and the encoder's rate-control slack
-MIN_VIDEO_KBPS = 80
-
-
-def capped_video_kbps(max_bytes: int, seconds: float, audio_kbps: int, margin: float = CONTAINER_MARGIN) -> int:
-    """The video bitrate that keeps `seconds` of video plus its audio under `max_bytes` (ValueError if none)."""
-    total_kbps = max_bytes * 8 * margin / max(seconds, 0.1) / 1000
-    video = int(total_kbps - audio_kbps - 8)
-    if video < MIN_VIDEO_KBPS:
-        raise ValueError(f"{seconds:.0f} s cannot fit into {max_bytes / MB:.1f} MB at a watchable quality: "
-                         f"trim the clip or allow a larger size")
-    return video

@@ -27,6 +27,7 @@ class Fault:
     seconds: float = 1.0             # sse=heartbeats_only: how long to send heartbeats
     delay: float = 0.0               # render_start: seconds the worker waits before rendering
     fail: str | None = None          # render_start: the render fails with this reason
+    uncapped: bool = False           # render_start: the size cap is ignored (as a renderer that misses it would)
     times: int = 1                   # how many requests it affects; -1 = until cleared
 
     @classmethod
@@ -40,8 +41,8 @@ class Fault:
             raise ValueError(f"route must be one of {', '.join(sorted(ROUTES))}")
         if fault.sse is not None and (fault.route != "chat" or fault.sse not in SSE_MODES):
             raise ValueError(f"sse faults need route 'chat' and one of {', '.join(sorted(SSE_MODES))}")
-        if (fault.delay or fault.fail) and fault.route != "render_start":
-            raise ValueError("delay and fail go with route 'render_start'")
+        if (fault.delay or fault.fail or fault.uncapped) and fault.route != "render_start":
+            raise ValueError("delay, fail and uncapped go with route 'render_start'")
         return fault
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import secrets
@@ -40,6 +41,8 @@ def _status_data(request: Request, backend: Backend, row: sqlite3.Row) -> dict[s
                     for ext in CAPTION_FORMATS if captions_path(backend.config, row["access_key"], ext).exists()}
         if captions:
             data["captions"] = captions
+        if row["settings"]:
+            data["settings"] = json.loads(row["settings"])   # the frame and rates used (a cap may lower them)
     if row["error"]:
         data["error"] = row["error"]
     return data
@@ -91,7 +94,7 @@ async def start(request: Request, backend: Backend) -> Response:
     if problem == "credits":
         raise Denied(2001, message=f"Insufficient credits: this render needs {cost}")
     backend.worker.submit(Ticket(user["user_id"], render_id, fault.delay if fault else 0.0,
-                                 fault.fail if fault else None))
+                                 fault.fail if fault else None, bool(fault and fault.uncapped)))
     return render_ok({"id": render_id, "status": "pending", "progress": 5, "cost": cost})
 
 

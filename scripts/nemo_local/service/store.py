@@ -37,8 +37,11 @@ CREATE TABLE IF NOT EXISTS renders (
     render_id TEXT NOT NULL, user_id TEXT NOT NULL, session_id TEXT NOT NULL, status TEXT NOT NULL,
     progress INTEGER NOT NULL, draft TEXT NOT NULL, cost INTEGER NOT NULL, output_path TEXT,
     access_key TEXT NOT NULL, error TEXT, created REAL NOT NULL, completed REAL, cancel INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (user_id, render_id));
+    settings TEXT, PRIMARY KEY (user_id, render_id));
 """
+# Columns added since a table was first made: (table, column, declaration). A database from an older version gets
+# them when it is opened.
+ADDED = [("renders", "settings", "TEXT")]
 
 EMPTY_STATE: dict[str, Any] = {
     "draft": {"t": [], "d": 0, "m": {}},
@@ -65,6 +68,9 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        for table, column, declaration in ADDED:
+            if column not in {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def close(self) -> None:
         with self._lock:
@@ -211,8 +217,9 @@ class Store:
                        "('pending','processing')", (status, progress, user_id, render_id))
 
     def finish_render(self, user_id: str, render_id: str, status: str, output_path: str | None = None,
-                      error: str | None = None) -> None:
-        """End a render: charge its frozen credits when completed, give them back otherwise."""
+                      error: str | None = None, settings: dict[str, Any] | None = None) -> None:
+        """End a render: charge its frozen credits when completed, give them back otherwise. `settings` are what
+        a completed render was encoded at."""
         with self.tx() as db:
             row = db.execute("SELECT cost, status FROM renders WHERE user_id=? AND render_id=?",
                              (user_id, render_id)).fetchone()
@@ -225,10 +232,10 @@ class Store:
                 db.execute("UPDATE users SET frozen=frozen-?, available=available+? WHERE user_id=?",
                            (cost, cost, user_id))
             db.execute(
-                "UPDATE renders SET status=?, progress=?, output_path=?, error=?, completed=? "
+                "UPDATE renders SET status=?, progress=?, output_path=?, error=?, completed=?, settings=? "
                 "WHERE user_id=? AND render_id=?",
                 (status, 100 if status == "completed" else row_progress(db, user_id, render_id), output_path,
-                 error, time.time(), user_id, render_id),
+                 error, time.time(), json.dumps(settings) if settings else None, user_id, render_id),
             )
 
     def request_cancel(self, user_id: str, render_id: str) -> None:

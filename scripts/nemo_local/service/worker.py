@@ -31,6 +31,7 @@ class Ticket:
     render_id: str
     delay: float = 0.0
     fail: str | None = None
+    uncapped: bool = False      # fault injection: render as if the size cap were not there
 
 
 def output_path(config: ServerConfig, access_key: str) -> Path:
@@ -160,6 +161,8 @@ class RenderWorker:
         poster_part = poster.with_suffix(".part.jpg")
         captions_base = final.with_suffix(".part")      # the renderer adds .srt and .vtt
         draft = json.loads(row["draft"])
+        if ticket.uncapped:
+            draft.get("m", {}).pop("max_bytes", None)
         budget = budget_seconds(self.config, float(draft.get("d") or 0))
         watch = Watch(time.monotonic() + budget)
         last = [10]
@@ -183,7 +186,7 @@ class RenderWorker:
         error: str | None = None
         try:
             with procs.tracked(watch.group):
-                self.renderer.render(job)
+                rendered = self.renderer.render(job)
             if watch.reason is None:
                 if poster_part.exists():
                     poster_part.replace(poster)
@@ -222,4 +225,5 @@ class RenderWorker:
             self.store.finish_render(ticket.user_id, ticket.render_id, "failed", error=error)
             return
         log.info("render %s done in %.1fs", ticket.render_id, time.monotonic() - started)
-        self.store.finish_render(ticket.user_id, ticket.render_id, "completed", output_path=str(final))
+        self.store.finish_render(ticket.user_id, ticket.render_id, "completed", output_path=str(final),
+                                 settings=rendered.as_dict())
