@@ -4,11 +4,13 @@ the frame sizes, and where each video goes."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from nemo_local.draft import ASPECTS
+from nemo_local.media.ffmpeg import ffmpeg_exe
 from nemo_skill import errors
 from nemo_skill.destinations import output_for
 from nemo_skill.making import ordinal, plan, split_inputs
@@ -85,3 +87,10 @@ def test_a_video_is_the_sound_only_without_audio() -> None:
                                          (13, "13th"), (21, "21st"), (22, "22nd"), (101, "101st"), (111, "111th")])
 def test_ordinals(n: int, said: str) -> None:
     assert ordinal(n) == said
+
+
+def test_a_clip_as_the_sound_is_never_its_own_output(folder: Path) -> None:
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=d=1", "-f", "lavfi", "-i",
+                    "color=s=64x64:d=1", "-shortest", str(folder / "clip.mp4")], check=True)
+    chosen = plan([Path("clip.mp4"), Path("cover.png")])
+    assert chosen.audio == [Path("clip.mp4")] and chosen.targets == [[folder / "clip-video.mp4"]]

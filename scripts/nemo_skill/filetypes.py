@@ -16,6 +16,9 @@ TEXT = frozenset({"srt", "vtt", "lrc", "txt"})
 TEXT_MAX_BYTES = 1 << 20
 LOCAL_ACCEPTED = LOCAL_AUDIO | VIDEO | IMAGE | TEXT
 HEAD_BYTES = 64
+# The largest picture taken: 200-megapixel phone photos pass; past this, decoders refuse (ffmpeg near 268 MP) or
+# need gigabytes.
+MAX_PICTURE_PIXELS = 200_000_000
 
 # Which container, found by sniffing, each extension may hold.
 EXPECTED_CONTAINER = {
@@ -109,6 +112,41 @@ def content_matches(ext: str, head: bytes) -> bool:
     return sniff(head) in EXPECTED_CONTAINER.get(ext, set())
 
 
+def picture_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from a PNG, GIF, WEBP or JPEG header, without decoding; None when it cannot be told."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little")
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        chunk = head[12:16]
+        if chunk == b"VP8X":
+            return int.from_bytes(head[24:27], "little") + 1, int.from_bytes(head[27:30], "little") + 1
+        if chunk == b"VP8L":
+            bits = int.from_bytes(head[21:25], "little")
+            return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+        if chunk == b"VP8 ":
+            return int.from_bytes(head[26:28], "little") & 0x3FFF, int.from_bytes(head[28:30], "little") & 0x3FFF
+    if head[:2] == b"\xff\xd8":
+        at = 2
+        while at + 9 < len(head) and head[at] == 0xFF:
+            marker, length = head[at + 1], int.from_bytes(head[at + 2:at + 4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                return int.from_bytes(head[at + 7:at + 9], "big"), int.from_bytes(head[at + 5:at + 7], "big")
+            at += 2 + length
+    return None
+
+
+def too_large(name: str, size: tuple[int, int] | None) -> str | None:
+    """Why a picture of this size is refused (in megapixels), or None."""
+    if size is None or size[0] * size[1] <= MAX_PICTURE_PIXELS:
+        return None
+    return (f"{name} is {size[0]}x{size[1]} ({size[0] * size[1] / 1e6:.0f} megapixels); pictures up to "
+            f"{MAX_PICTURE_PIXELS / 1e6:.0f} megapixels are taken: make it smaller")
+
+
 def check_local_file(path: Path, max_bytes: int | None, local: bool = False) -> str:
     """The kind of a file the user named, or a ValueError saying why it cannot be uploaded.
 
@@ -136,4 +174,11 @@ def check_local_file(path: Path, max_bytes: int | None, local: bool = False) -> 
                             "compress or trim it first, or use --local (no size limit)")
     if not content_matches(ext, head):
         raise ValueError(f"{path.name}: the content is not a real .{ext} file; export it again as .{ext}")
+    if kind == "image":
+        try:
+            problem = too_large(shown, picture_size(path))
+        except OSError as exc:
+            raise ValueError(f"{shown}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+        if problem:
+            raise OverflowError(problem)
     return kind

@@ -94,9 +94,12 @@ def make_targets(audio: list[Path], sizes: list[str | None], output: Path | None
             raise errors.InputError(f"cannot create the folder {output}: {exc.strerror}") from None
     targets = []
     for track in audio:
-        base = output if output is not None and not batch else Path(track.stem + ".mp4")
+        named = Path(track.stem + ".mp4")
+        if named.absolute() == track.absolute():     # a clip as the sound source: never its own output
+            named = Path(track.stem + "-video.mp4")
+        base = output if output is not None and not batch else named
         if output is not None and (batch or output.is_dir()):
-            base = output / (track.stem + ".mp4")
+            base = output / named.name
         targets.append([target_path(base if size is None or len(sizes) == 1 else
                                     base.with_name(f"{base.stem}-{size.replace(':', 'x')}.mp4"), "video.mp4", force)
                         for size in sizes])
@@ -131,7 +134,12 @@ def make(api: Api, plan: Plan, report: Reporter | None = None) -> list[Made]:
     rules = gui.compile_rules(skill.config()["gui_translations"])
     api.session_id(new=True, language=language_of(plan.prompt))
     api.settings.notice("Started a new editing session.")
-    api.with_session(lambda session_id: upload_files(api, session_id, plan.audio + plan.pictures, progress=False))
+    uploaded = api.with_session(lambda session_id: upload_files(api, session_id, plan.audio + plan.pictures,
+                                                                progress=False))
+    for track, item in zip(plan.audio, uploaded, strict=False):
+        if item.get("has_audio") is False:     # the backend heard no sound in it (the cloud may not say)
+            raise errors.InputError(f"{track.name} has no sound track",
+                                    hint="Name an audio file (MP3, WAV, ...) or a video with sound first.")
     api.settings.notice(f"Uploaded {len(plan.audio) + len(plan.pictures)} file(s); asking for: {plan.prompt}")
     made = []
     batch = len(plan.audio) > 1

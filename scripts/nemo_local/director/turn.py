@@ -85,7 +85,10 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
     audio = choose_audio(text.lower(), files, str(old_audio[0].get("src")) if old_audio else None,
                          int(meta.get("seen", 0) or 0), edit)
     if audio is None and first:
-        out.reply = "Upload an audio file first (MP3, WAV, AAC, FLAC or M4A), then tell me what video you want."
+        silent = [f["filename"] for f in files if f["kind"] == "video" and not f["info"].get("has_audio")]
+        out.reply = (f"{silent[-1]} has no sound track: upload the audio (MP3, WAV, AAC, FLAC or M4A), or a video "
+                     "with sound, then tell me what video you want." if silent else
+                     "Upload an audio file first (MP3, WAV, AAC, FLAC or M4A), then tell me what video you want.")
         return out
     duration = ms(audio["info"].get("duration") or 0) if audio else int(new.get("d") or 0)
     sharing = Edit()

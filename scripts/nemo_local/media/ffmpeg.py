@@ -120,6 +120,49 @@ def pcm_stream(path: Path, rate: int, block: int, **decode: Any) -> Iterator[Ite
         proc.wait()
 
 
+FLOAT_PCM = ("pcm_f32le", "pcm_f32be", "pcm_f64le", "pcm_f64be")
+# What ffmpeg's own error lines mean, in words a user can act on; ffmpeg's lines are never shown as they are.
+PROBLEMS = [
+    (re.compile(r"NaN|\+-Inf", re.I), "its samples are not numbers in places (NaN or infinity): export it again"),
+    (re.compile(r"No space left on device", re.I), "the disk is full: free some space"),
+    (re.compile(r"Cannot allocate memory|Out of memory", re.I), "there was not enough memory"),
+    (re.compile(r"Picture size \d+x\d+ is invalid|Invalid image size|too big|dimensions .* too large", re.I),
+     "the picture is too large: make it smaller"),
+    (re.compile(r"No such file or directory", re.I), "the file is missing"),
+    (re.compile(r"Invalid data found|could not find codec|Unsupported codec|moov atom not found|"
+                r"Error while decoding|End of file|Nothing was written|Output file is empty", re.I),
+     "it cannot be decoded: it is damaged, or not what its name says"),
+]
+
+
+def explain(log: str) -> str:
+    """What went wrong, from ffmpeg's log, in words (never ffmpeg's own lines, which name its internals)."""
+    return next((said for pattern, said in PROBLEMS if pattern.search(log)), "ffmpeg could not process it")
+
+
+def first_non_finite(path: Path, seconds_per_block: float = 10.0) -> float | None:
+    """Where a float PCM file's first NaN or infinite sample is, in seconds (None: every sample is a number).
+    Such samples make the AAC encoder stop; decoded as they are stored, a block at a time."""
+    rate = 48_000
+    proc = procs.popen([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map",
+                        "0:a:0", "-ac", "1", "-ar", str(rate), "-f", "f32le", "pipe:1"],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    block, done = int(rate * seconds_per_block), 0
+    try:
+        while raw := proc.stdout.read(block * 4):
+            samples = np.frombuffer(raw[: len(raw) - len(raw) % 4], "<f4")
+            bad = np.flatnonzero(~np.isfinite(samples))
+            if len(bad):
+                return (done + int(bad[0])) / rate
+            done += len(samples)
+        return None
+    finally:
+        proc.stdout.close()
+        proc.kill()
+        proc.wait()
+
+
 def probe(path: Path, timeout: float = 60) -> MediaInfo:
     """Duration, size and frame rate of a media file, the way ffprobe reports them."""
     proc = procs.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], timeout=timeout)

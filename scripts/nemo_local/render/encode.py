@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import subprocess
 import tempfile
 from pathlib import Path
 from types import TracebackType
 
 from nemo_local.media import procs
-from nemo_local.media.ffmpeg import ffmpeg_exe
+from nemo_local.media.ffmpeg import explain, ffmpeg_exe
 from nemo_local.render.base import RenderError
 from nemo_local.render.settings import EncodeSettings
+
+log = logging.getLogger("nemo_local")
 
 
 class Encoder:
@@ -53,10 +56,12 @@ class Encoder:
             raise RenderError(f"the encoder stopped: {self._error()}") from None
 
     def _error(self) -> str:
+        """Why ffmpeg stopped, in words (its own log goes to the server log only)."""
         self._proc.wait()
         self._log.seek(0)
-        text = self._log.read().decode("utf-8", "replace").strip().splitlines()
-        return text[-1] if text else f"ffmpeg exited with {self._proc.returncode}"
+        text = self._log.read().decode("utf-8", "replace").strip()
+        log.warning("the encoder stopped (exit %s): %s", self._proc.returncode, text[-2000:])
+        return explain(text)
 
     def finish(self) -> None:
         assert self._proc.stdin is not None

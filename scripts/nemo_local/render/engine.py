@@ -200,8 +200,10 @@ class MusicRenderer:
             heard = (asr.transcribe(audio, lambda f: job.progress(0.02 + 0.08 * f), end, language) if listen
                      else None)
             words = transcripts.words(cues, heard) if cues is not None else heard or []
-        except (asr.SpeechUnavailable, transcripts.ScriptError, OSError) as exc:
+        except (asr.SpeechUnavailable, transcripts.ScriptError) as exc:
             raise RenderError(str(exc)) from None
+        except OSError as exc:
+            raise RenderError(f"cannot read the captions' words ({exc.strerror or type(exc).__name__})") from None
         fixes = [(str(a), str(b)) for a, b in meta.get("caption_fixes") or []]
         captions = within(pages(fix([w for w in words if w.start < end], fixes), max_chars(width, height)), start, end)
         if job.captions is not None and not preview:

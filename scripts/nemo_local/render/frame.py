@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from nemo_local.media import procs
-from nemo_local.media.ffmpeg import ffmpeg_exe
+from nemo_local.media.ffmpeg import explain, ffmpeg_exe
 from nemo_local.render.base import RenderError
 from nemo_local.render.colour import hex_rgb, rgb_to_yuv
 
@@ -119,8 +119,7 @@ def image_background(path: Path, width: int, height: int, dim: float = 0.6, fit:
     )
     expected = width * height * 3 // 2
     if proc.returncode != 0 or len(proc.stdout) != expected:
-        reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RenderError(f"cannot read the background {path.name}: {reason[-1] if reason else 'no frame'}")
+        raise RenderError(f"cannot read the picture {path.name}: {explain(proc.stderr.decode('utf-8', 'replace'))}")
     frame = Frame(width, height, np.frombuffer(proc.stdout, dtype=np.uint8).copy())
     frame.y[:] = (16 + (frame.y.astype(np.float32) - 16) * dim).astype(np.uint8)
     for plane in (frame.u, frame.v):

@@ -13,6 +13,7 @@ from nemo_local.render.captions import bottom_edge, text_size
 from nemo_local.render.colour import hex_rgb
 from nemo_local.render.compose import Beat, Scene
 from nemo_local.render.frame import Frame, Overlay, rgba_overlay
+from nemo_local.render.pictures import unreadable
 
 SLIDE_MS = 300
 LOGO_SIDE = 0.13        # the logo's longer side, as a share of the frame's shorter side
@@ -84,7 +85,7 @@ class Logo:
             with Image.open(path) as img:
                 logo = img.convert("RGBA")
         except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
-            raise RenderError(f"cannot read the logo {path.name}: {exc}") from None
+            raise RenderError(f"cannot read the logo {path.name}: {unreadable(exc)}") from None
         logo.thumbnail((side, side), Image.Resampling.LANCZOS)
         canvas = Image.new("RGBA", (logo.width + logo.width % 2, logo.height + logo.height % 2), (0, 0, 0, 0))
         canvas.paste(logo, (0, 0))

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from nemo_local.media import procs
-from nemo_local.media.ffmpeg import ffmpeg_exe
+from nemo_local.media.ffmpeg import explain, ffmpeg_exe
 from nemo_local.render.base import RenderError
 from nemo_local.render.frame import Frame
 
@@ -49,6 +49,15 @@ def picture_frame(picture: Any, dim: float = 1.0) -> Frame:
     return frame
 
 
+def unreadable(exc: Exception) -> str:
+    """Why Pillow could not read a picture, in words (never its message, which names paths and internals)."""
+    if isinstance(exc, Image.DecompressionBombError):
+        return "the picture is too large: make it smaller"
+    if isinstance(exc, UnidentifiedImageError):
+        return "it is not a picture this skill can read (JPG, PNG, GIF, WEBP)"
+    return "it is damaged or cut short: export it again"
+
+
 def _stored_size(img: object, width: int, height: int) -> tuple[int, int]:
     """The size to ask a JPEG decoder for (in the file's own orientation): just enough to cover the frame."""
     assert isinstance(img, Image.Image)
@@ -72,7 +81,7 @@ def load_picture(path: Path, width: int, height: int, fit: bool | None = None) -
             img.draft("RGB", _stored_size(img, width, height))   # JPEG: decode at 1/2, 1/4 or 1/8 when enough
             picture = ImageOps.exif_transpose(img).convert("RGB")
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
-        raise RenderError(f"cannot read the picture {path.name}: {exc}") from None
+        raise RenderError(f"cannot read the picture {path.name}: {unreadable(exc)}") from None
     ratio, frame_ratio = picture.width / picture.height, width / height
     if fit is None:
         fit = max(ratio / frame_ratio, frame_ratio / ratio) > FIT_BEYOND
@@ -147,8 +156,8 @@ class Clip:
         """The clip's next frame; at its end (or after a short read) the last one stays."""
         if self.proc.stdout is not None and not self._read() and not self.started:
             self._log.seek(0)
-            lines = self._log.read().decode("utf-8", "replace").strip().splitlines()
-            raise RenderError(f"cannot read the clip {self.name}: {lines[-1] if lines else 'no frames'}")
+            why = explain(self._log.read().decode("utf-8", "replace"))
+            raise RenderError(f"cannot read the clip {self.name}: {why}")
         self.started = True
         frame.copy_from(self.frame)
 

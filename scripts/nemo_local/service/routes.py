@@ -107,14 +107,13 @@ async def upload(request: Request, backend: Backend) -> Response:
         accepted = [(item, *uploads.check_type(item, local_formats)) for item in incoming]
         infos = [ffmpeg.MediaInfo() if kind == "text" else await asyncio.to_thread(ffmpeg.probe, item.path)
                  for item, _, kind in accepted]
+        for (item, _, kind), info in zip(accepted, infos, strict=True):
+            await asyncio.to_thread(uploads.check_media, item, kind, info)
     except uploads.UploadError as exc:
         uploads.discard(incoming)
         raise Denied(exc.code, message=str(exc)) from None
     result = []
     for (item, _ext, kind), info in zip(accepted, infos, strict=True):
-        if kind in ("audio", "video") and not info.duration:
-            uploads.discard(incoming)
-            raise Denied(4001, message=f"{item.filename}: the media cannot be decoded")
         file_id, key = "f_" + secrets.token_hex(8), secrets.token_urlsafe(18)
         folder = cfg.files_dir / file_id
         folder.mkdir(mode=0o700)
@@ -128,6 +127,7 @@ async def upload(request: Request, backend: Backend) -> Response:
             "file_id": file_id, "filename": item.filename, "file_type": kind, "size": item.size,
             "cdn_url": str(request.url_for("file_media", key=key, name=item.filename)),
             "duration": info.duration, "width": info.width, "height": info.height, "fps": info.fps,
+            "has_audio": info.has_audio,
             "hash": file_id,
         })
     return ok({"files": result, "session_state_applied": True})

@@ -17,6 +17,7 @@ import httpx
 from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
 
+from nemo_local.media.ffmpeg import FLOAT_PCM, MediaInfo, first_non_finite
 from nemo_skill import filetypes
 
 
@@ -228,6 +229,27 @@ async def fetch_url(url: str, tmp_dir: Path, max_bytes: int, timeout: float, all
         item.path.unlink(missing_ok=True)
         raise UploadError(4001, f"could not fetch the URL: {type(exc).__name__}") from None
     return item
+
+
+def check_media(item: Incoming, kind: str, info: MediaInfo) -> None:
+    """What an accepted file's probe says about it, as an UploadError a user can act on: audio or video that
+    cannot be decoded, a picture that cannot be read or is too large (in megapixels), audio whose samples are not
+    numbers (a float WAV with NaN or infinity, which stops the AAC encoder). Runs in a worker thread."""
+    if kind in ("audio", "video") and not info.duration:
+        raise UploadError(4001, f"{item.filename}: the media cannot be decoded: it is damaged, or not what its "
+                                "name says")
+    if kind == "image":
+        size = filetypes.picture_size(item.path) or ((info.width, info.height) if info.width and info.height else None)
+        problem = filetypes.too_large(item.filename, size)
+        if problem:
+            raise UploadError(4001, problem)
+        if not (info.width and info.height):
+            raise UploadError(4001, f"{item.filename}: cannot be read as a picture: export it again")
+    if info.audio_codec in FLOAT_PCM:
+        at = first_non_finite(item.path)
+        if at is not None:
+            raise UploadError(4001, f"{item.filename}: its samples are not numbers from {int(at // 60)}:"
+                                    f"{at % 60:04.1f} on (NaN or infinity): export it again, e.g. as 16-bit WAV")
 
 
 def check_type(item: Incoming, local: bool = True) -> tuple[str, str]:
