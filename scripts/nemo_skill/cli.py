@@ -17,6 +17,7 @@ from nemo_skill.text import printable
 
 EXAMPLES = """\
 examples:
+  nemo.py setup                                       # once: the skill's own environment, {baseDir}/.venv
   nemo.py --local make song.mp3 -o song.mp4          # offline: audio in, MP4 out
   nemo.py make talk.wav --image cover.jpg --prompt 'waveform, title "Episode 12" for 4 seconds'
   nemo.py route "send me the video"                   # -> export
@@ -28,7 +29,8 @@ examples:
 
 
 def _exit_table() -> str:
-    rows = [f"  {code:<4} {name:<12} {meaning}" for code, (name, meaning) in errors.EXIT_CODES.items()]
+    rows = [f"  {code:<4} {name:<12} {meaning}\n{'':20}next: {errors.NEXT[code]}"
+            for code, (name, meaning) in errors.EXIT_CODES.items()]
     return "exit codes:\n" + "\n".join(rows)
 
 
@@ -100,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--x264-preset", default="ultrafast", choices=["ultrafast", "superfast", "veryfast", "faster",
                                                                   "fast", "medium"],
                    help="encoder speed against file size (default ultrafast; see BENCHMARKS.md)")
+    p = add("setup", "make the skill's own Python environment ({baseDir}/.venv) and install what it needs there; "
+                     "the system Python is not touched (it works where pip is refused)",
+            "nemo.py setup --with captions")
+    p.add_argument("--with", dest="extras", action="append", default=[], choices=["captions", "captions-zh", "dev"],
+                   help="also speech recognition for captions (captions-zh: Chinese too), or what the tests need")
     p = add("build-variant", "write an installable skill folder for a variant",
             "nemo.py build-variant video-a2e --out dist")
     p.add_argument("variant", nargs="?", help="variant name (see skill.yaml); omit with --all")
@@ -155,6 +162,8 @@ def dispatch(args: argparse.Namespace, out: Out) -> None:
         return commands.local_only(args, out)
     if command == "build-variant":
         return commands.build(args, out)
+    if command == "setup":
+        return commands.setup(args, out)
     with connect(bool(getattr(args, "local", False)), getattr(args, "lang", None)) as api:
         if command == "do":
             commands.do(api, out, args.text)

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from nemo_skill import errors, gui, local, routing, skill, timeline, variants
+from nemo_skill import errors, gui, install, local, routing, skill, timeline, variants
 from nemo_skill import export as exporting
 from nemo_skill.api import Api
 from nemo_skill.chat import ChatResult, language_of, run_turn
@@ -193,6 +193,15 @@ def local_only(args: argparse.Namespace, out: Out) -> None:
             serve(args)
         else:
             demo_track(args, out)
+
+
+def setup(args: argparse.Namespace, out: Out) -> None:
+    try:
+        venv = install.setup(["local", *args.extras], say=notice)
+    except install.SetupFailed as exc:
+        raise errors.DependencyError(str(exc)) from None
+    out.put(path=str(install.venv_python(venv)))
+    out.line(str(install.venv_python(venv)))
 
 
 def build(args: argparse.Namespace, out: Out) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# exit code -> (name, meaning). Printed by `--help` and documented in SKILL.md (a test keeps them equal).
+# exit code -> (name, meaning). Printed by `--help` and documented in SKILL.md with NEXT (tests keep them equal).
 EXIT_CODES: dict[int, tuple[str, str]] = {
     0: ("ok", "done"),
     1: ("internal", "unexpected error (a bug): rerun with --debug and report it"),
@@ -22,6 +22,22 @@ EXIT_CODES: dict[int, tuple[str, str]] = {
     10: ("setup", "a dependency is missing"),
     11: ("question", "the video agent asked a question: ask the user, answer with chat, then export"),
     130: ("interrupted", "stopped by Ctrl-C"),
+}
+# exit code -> what the agent does next.
+NEXT: dict[int, str] = {
+    0: "Pass the MEDIA: line on (its own line, plain text) and say what was made.",
+    1: "Tell the user it failed; run the same command with --debug and report the traceback.",
+    2: "Fix the command as the message says; the words were not sent.",
+    3: "Unset NEMO_TOKEN or set a valid one, or add --local.",
+    4: "The files must be uploaded again: run make again with them.",
+    5: "Share the registration link it printed (or top up), or add --local (free).",
+    6: "Tell the user export needs a registered or upgraded plan (not credits), or add --local.",
+    7: "Tell the user what was wrong with which file (the message says) and ask for another, or choose another -o.",
+    8: "Wait a minute and run the same command again; for a render that was running: export --resume.",
+    9: "Tell the user why (the message); change the request with chat and export again.",
+    10: "Run setup (the message names what to add), then the same command again.",
+    11: "Ask the user the question it printed, send the answer with chat, then export.",
+    130: "Run export --resume (or state); never make again.",
 }
 
 

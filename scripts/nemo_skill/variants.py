@@ -17,8 +17,14 @@ from nemo_skill import __version__, errors
 from nemo_skill.skill import SKILL_DIR, config
 
 TEMPLATE = Path("templates") / "SKILL.md.in"
-COPIED = ("scripts", "skill.yaml", "pyproject.toml", "README.md")
+COPIED = ("scripts", "references", "skill.yaml", "pyproject.toml", "README.md")
 HOMEPAGE = "https://nemovideo.com"
+# What OpenClaw offers to install when neither python3 nor uv is found (its installer kinds: brew, node, go, uv,
+# download). Everything else the skill installs itself, into its own folder: `nemo.py setup`.
+INSTALLERS = [
+    {"id": "python", "kind": "brew", "formula": "python@3.12", "bins": ["python3"], "label": "Install Python 3"},
+    {"id": "uv", "kind": "brew", "formula": "uv", "bins": ["uv"], "label": "Install uv (runs the skill's scripts)"},
+]
 
 
 def frontmatter(name: str, variant: dict[str, Any], version: str = __version__) -> str:
@@ -32,12 +38,31 @@ def frontmatter(name: str, variant: dict[str, Any], version: str = __version__) 
                 "emoji": variant["emoji"],
                 "homepage": HOMEPAGE,
                 "primaryEnv": "NEMO_TOKEN",
-                "requires": {"bins": ["python3"]},
+                "requires": {"anyBins": ["python3", "uv"]},    # `python3 scripts/nemo.py` or `uv run ...`
+                "install": INSTALLERS,
             },
         },
     }
     text = yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True, width=1000)
     return f"---\n{text}---\n"
+
+
+def routing_table(intents: list[dict[str, Any]]) -> str:
+    """The routing table as SKILL.md shows it: the keywords of each action, in skill.yaml's order."""
+    rows = ["| The words hold | Action |", "|---|---|"]
+    for row in intents:
+        words = " / ".join(f'"{k}"' for k in row.get("keywords") or []) or "anything else"
+        note = " (local only)" if row.get("local_only") else ""
+        rows.append(f"| {words} | {row['action']}{note} |")
+    return "\n".join(rows)
+
+
+def exit_code_table() -> str:
+    """The exit codes as SKILL.md shows them, with what the agent does next."""
+    rows = ["| Exit | Name | Meaning | Next |", "|---|---|---|---|"]
+    rows += [f"| {code} | {name} | {meaning} | {errors.NEXT[code]} |"
+             for code, (name, meaning) in errors.EXIT_CODES.items()]
+    return "\n".join(rows)
 
 
 def render_skill_md(name: str, folder: Path = SKILL_DIR) -> str:
@@ -50,6 +75,7 @@ def render_skill_md(name: str, folder: Path = SKILL_DIR) -> str:
         "name": name, "title": variant["title"], "example_prompt": variant["example_prompt"],
         "audience": variant["audience"], "timing": variant["timing"],
         "preferred_formats": ", ".join(f.upper() for f in variant["preferred_formats"]),
+        "routing": routing_table(config(folder)["intents"]), "exit_codes": exit_code_table(),
     }
     for key, value in values.items():
         body = body.replace("{{" + key + "}}", str(value))
