@@ -363,13 +363,14 @@ class TestTheUsersOwnWords:
         (tmp_path / "a.vtt").write_text("WEBVTT\n\nNOTE made by hand\n\n00:01.000 --> 00:02.500\nHello there\n")
         (tmp_path / "a.lrc").write_text("[ar:Someone]\n[00:01.00]Hello there\n[00:03.50][00:08.00]again\n")
         (tmp_path / "a.txt").write_text("Hello   there,\nagain.\n")
-        srt_cues = read(tmp_path / "a.srt")
+        srt_cues = read(tmp_path / "a.srt").cues
         assert [(c.start, c.end, c.text) for c in srt_cues] == [(1.0, 2.5, "Hello there"), (3.0, 4.0, "again")]
-        assert [(c.start, c.end, c.text) for c in read(tmp_path / "a.vtt")] == [(1.0, 2.5, "Hello there")]
-        assert [(c.start, c.text) for c in read(tmp_path / "a.lrc")] == [(1.0, "Hello there"), (3.5, "again"),
-                                                                          (8.0, "again")]
-        assert read(tmp_path / "a.lrc")[0].end == 3.5
-        assert [(c.start, c.text) for c in read(tmp_path / "a.txt")] == [(None, "Hello there, again.")]
+        assert [(c.start, c.end, c.text) for c in read(tmp_path / "a.vtt").cues] == [(1.0, 2.5, "Hello there")]
+        assert [(c.start, c.text) for c in read(tmp_path / "a.lrc").cues] == [(1.0, "Hello there"), (3.5, "again"),
+                                                                               (8.0, "again")]
+        assert read(tmp_path / "a.lrc").cues[0].end == 3.5
+        assert [(c.start, c.text) for c in read(tmp_path / "a.txt").cues] == [(None, "Hello there,"), (None, "again.")]
+        assert [(c.start, c.text) for c in read(tmp_path / "a.txt").joined()] == [(None, "Hello there, again.")]
 
     def test_timed_cues_share_their_time_and_take_what_was_heard(self) -> None:
         from nemo_local.speech.transcripts import Cue
@@ -574,7 +575,7 @@ class TestChinese:
         from nemo_local.speech.transcripts import read
         from nemo_local.speech.transcripts import words as timed_words
         (tmp_path / "zh.srt").write_text("1\n00:00:01,000 --> 00:00:03,000\n今天谈谈字幕。\n", encoding="utf-8")
-        placed = timed_words(read(tmp_path / "zh.srt"), None)
+        placed = timed_words(read(tmp_path / "zh.srt").cues, None)
         assert [w.text for w in placed] == ["今", "天", "谈", "谈", "字", "幕。"]
         assert placed[0].start == 1.0 and placed[-1].end == pytest.approx(3.0)
 

@@ -78,9 +78,10 @@ class TestSkillMdMatchesSkillYaml:
 
     def test_the_first_code_block_is_the_quick_start(self) -> None:
         assert SKILL_MD.index("```") < SKILL_MD.index("\n## "), "the quick start comes before any section"
-        lines = first_code_block(SKILL_MD).strip().splitlines()
-        assert lines == [f"python3 {BASE_DIR}/scripts/nemo.py setup",
-                         f"python3 {BASE_DIR}/scripts/nemo.py --local make song.mp3 -o song.mp4"]
+        for name, variant in CONFIG["variants"].items():
+            lines = first_code_block(variants.render_skill_md(name)).strip().splitlines()
+            assert lines == [f"python3 {BASE_DIR}/scripts/nemo.py {variant['setup']}",
+                             f"python3 {BASE_DIR}/scripts/nemo.py --local make song.mp3 -o song.mp4"]
 
     def test_routing_table(self) -> None:
         rows = table_rows(SKILL_MD, "Routing the user's words")

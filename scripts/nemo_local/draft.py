@@ -89,7 +89,8 @@ MAX_DEPTH = 8
 
 Rule = tuple[str, float, float]
 # Per key: (kind, low, high). Kinds: "num" a finite number, "int", "bool", "str" (high = max length), "strs" (a list
-# of short strings, high = max items), "pairs" (a list of [from, to] short strings, high = max items).
+# of short strings, high = max items), "pairs" (a list of [from, to] short strings, high = max items), "numpairs"
+# (a list of [number, ms] whole numbers).
 SEGMENT_FIELDS: dict[str, Rule] = {
     "id": ("str", 0, MAX_SHORT),          # v1, a1, t1 (title), l1 (lower third): what later turns edit
     "kind": ("str", 0, 40),               # video track: image, video, visualizer; text track: lower_third or none
@@ -116,6 +117,8 @@ META_FIELDS: dict[str, Rule] = {
     # speech: captions, their language and the user's corrections, the user's own words (a file id), loudness
     "captions": ("bool", 0, 1), "caption_highlight": ("bool", 0, 1), "caption_language": ("str", 0, 8),
     "caption_fixes": ("pairs", 0, 50), "script": ("str", 0, MAX_SHORT), "loudness": ("num", -70, 0),
+    # lyrics: the lyric layout, and the user's corrections of where lines start ([line number, ms]) and a shift
+    "lyrics": ("bool", 0, 1), "lyric_starts": ("numpairs", 0, 200), "lyric_shift_ms": ("int", -600_000, 600_000),
     # the part of the audio used, and where the video goes
     "clip_start_ms": ("int", 0, MAX_MS), "clip_ms": ("int", 0, MAX_MS), "fades": ("bool", 0, 1),
     "trim_ms": ("int", 0, MAX_MS), "destination": ("str", 0, 40), "max_bytes": ("int", 100_000, 4_000_000_000),
@@ -137,6 +140,15 @@ def _check(where: str, value: Any, rule: Rule) -> None:
                 raise DraftInvalid(f"{where}[{i}] must be a [from, to] pair")
             for item in pair:
                 _check(f"{where}[{i}]", item, ("str", 0, MAX_SHORT))
+        return
+    if kind == "numpairs":
+        if not isinstance(value, list) or len(value) > high:
+            raise DraftInvalid(f"{where} must be a list of at most {int(high)} [number, ms] pairs")
+        for i, pair in enumerate(value):
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise DraftInvalid(f"{where}[{i}] must be a [number, ms] pair")
+            _check(f"{where}[{i}][0]", pair[0], ("int", 1, 10_000))
+            _check(f"{where}[{i}][1]", pair[1], ("int", 0, MAX_MS))
         return
     if kind == "strs":
         if not isinstance(value, list) or len(value) > high:

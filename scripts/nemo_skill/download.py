@@ -144,9 +144,11 @@ def download_poster(url: str, video: Path) -> Path | None:
 
 
 def download_captions(urls: dict[str, str], video: Path) -> dict[str, str]:
-    """The render's captions beside the video (VIDEO.srt, VIDEO.vtt): format -> path of those that arrived."""
+    """The render's captions beside the video (VIDEO.srt, VIDEO.vtt; lyrics also VIDEO.lrc): format -> path of those
+    that arrived."""
     checks = {"srt": lambda head: head[:1].isdigit() or head.startswith(b"\xef\xbb\xbf"),
-              "vtt": lambda head: head.lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT")}
+              "vtt": lambda head: head.lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT"),
+              "lrc": lambda head: head.startswith(b"[")}
     out = {}
     for ext, url in urls.items():
         got = _sidecar(url, video.with_suffix(f".{ext}"), ("text/", "application/x-subrip"), checks[ext])

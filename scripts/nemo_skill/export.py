@@ -44,7 +44,7 @@ def read_status(body: Any) -> RenderStatus:
     error = data.get("error") or data.get("reason") or body.get("error")
     poster = data.get("posterUrl") or data.get("poster_url")
     captions = data.get("captions")
-    captions = {k: v for k, v in captions.items() if k in ("srt", "vtt") and isinstance(v, str) and v} \
+    captions = {k: v for k, v in captions.items() if k in ("srt", "vtt", "lrc") and isinstance(v, str) and v} \
         if isinstance(captions, dict) else None
     settings = data.get("settings")
     return RenderStatus(status, int(progress) if isinstance(progress, int | float) else None,

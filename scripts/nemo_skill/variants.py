@@ -76,6 +76,7 @@ def render_skill_md(name: str, folder: Path = SKILL_DIR) -> str:
         "audience": variant["audience"], "timing": variant["timing"],
         "preferred_formats": ", ".join(f.upper() for f in variant["preferred_formats"]),
         "routing": routing_table(config(folder)["intents"]), "exit_codes": exit_code_table(),
+        "pitch": " ".join(str(variant["pitch"]).split()), "setup": variant["setup"],
     }
     for key, value in values.items():
         body = body.replace("{{" + key + "}}", str(value))

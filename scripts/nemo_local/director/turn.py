@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nemo_local.director.look import DEFAULT_META, look
+from nemo_local.director.lyrics import Placing, consume, layout, report
 from nemo_local.director.montage import Rhythm
 from nemo_local.director.sharing import destination, structured
 from nemo_local.director.shots import Edit, choose_audio, logo, options, picture_order, video_segments
 from nemo_local.director.texts import ms, text_segments
-from nemo_local.director.voice import Speech, clip, speech
+from nemo_local.director.voice import Speech, clip, script, speech
 from nemo_local.draft import Kind, new_draft, new_track, segments_of, tracks_of
 from nemo_local.speech import asr
 from nemo_skill.destinations import MB
@@ -61,7 +62,8 @@ def default_style(skill_source: str | None) -> str:
 def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style: str = "bars",
            rhythm: Callable[[dict[str, Any]], Rhythm | None] | None = None, for_speech: bool = False,
            speech_of: Callable[[dict[str, Any]], Speech | None] | None = None,
-           output: dict[str, Any] | None = None, exporting: bool = False) -> Direction:
+           output: dict[str, Any] | None = None, exporting: bool = False, placing: Placing | None = None
+           ) -> Direction:
     """Apply one user message to the draft. `files` are the session's uploads, oldest first; `rhythm` gives an
     audio file's beats, drops and sections (asked only when several pictures are cut to the music); `output` is
     the client's structured options (`destination`, `aspect`, `max_bytes`), applied after the words; `exporting`
@@ -77,9 +79,12 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
     logo(text, meta, files, edit)
     order = picture_order(lowered, meta, files, edit, list(dict.fromkeys(
         str(s["src"]) for s in old_video if s.get("src"))))
-    lowered = options(edit.rest, meta, edit)
+    lowered = consume(options(edit.rest, meta, edit))      # a lyric correction ("line 3 ...") picks no style
     out.changes += look(words, lowered, meta, edit, first)
 
+    script_before = meta.get("script")
+    script(text.lower(), meta, files, int(meta.get("seen", 0) or 0), edit)
+    new_lyrics = layout(words, meta, files, edit, meta.get("script") != script_before)
     speech(text, lowered, meta, edit, first=first, for_speech=for_speech, files=files)
     old_audio = segments_of(new, Kind.AUDIO)
     audio = choose_audio(text.lower(), files, str(old_audio[0].get("src")) if old_audio else None,
@@ -104,6 +109,8 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
         spoken: dict[str, Any] = {**audio, "language": language}
         clip(lowered, meta, edit, duration / 1000,
              lambda: speech_of(spoken) if speech_of is not None and asr.available(language) is None else None)
+    if new_lyrics:
+        report(meta, files, audio, edit, placing)
     if meta.get("clip_ms"):
         duration = max(0, min(duration - int(meta.get("clip_start_ms") or 0), int(meta["clip_ms"])))
     if meta.get("trim_ms"):

@@ -65,7 +65,6 @@ def speech(text: str, lowered: str, meta: dict[str, Any], edit: Edit, first: boo
            files: list[dict[str, Any]] | None = None) -> None:
     """Apply the words about captions and loudness to `meta`. A speech skill starts with captions on (when this
     machine can make them) and with broadcast loudness."""
-    script(text.lower(), meta, files or [], int(meta.get("seen", 0) or 0), edit)
     if first and for_speech and not re.search(r"drops?|高潮", lowered):
         meta["drops"] = False   # speech has no drops: a flash in a podcast would be a false one
     wants = None
@@ -134,7 +133,7 @@ def _finish(text: str, lowered: str, meta: dict[str, Any], edit: Edit, first: bo
     elif level:
         meta["loudness"] = max(-40.0, min(-5.0, float(level[1].replace(" ", ""))))
         edit.changes.append(f"loudness {meta['loudness']:g} LUFS")
-    elif "loudness" not in meta and (meta.get("captions") or (first and for_speech)):
+    elif "loudness" not in meta and ((meta.get("captions") and not meta.get("lyrics")) or (first and for_speech)):
         meta["loudness"] = DEFAULT_LUFS
         edit.changes.append(f"loudness {DEFAULT_LUFS} LUFS")
 

@@ -19,6 +19,7 @@ from PIL import Image
 
 from nemo_local.draft import Kind, duration_of, meta_of, segments_of
 from nemo_local.media.ffmpeg import probe
+from nemo_local.render import spoken
 from nemo_local.render.audio import loudness_filter, pcm_blocks
 from nemo_local.render.backdrop import Backdrop, shots
 from nemo_local.render.base import Cancelled, Rendered, RenderError, RenderJob
@@ -28,12 +29,11 @@ from nemo_local.render.compose import Layer, Scene, beats
 from nemo_local.render.encode import Encoder
 from nemo_local.render.frame import Frame
 from nemo_local.render.layers import Flash, ProgressBar, Sparks, Titles, Visualizer, hot_colour
+from nemo_local.render.lyrics import LyricLines, lyric_chars
 from nemo_local.render.mix import mix_clip_sound
 from nemo_local.render.overlays import Logo, LowerThird
 from nemo_local.render.settings import EncodeSettings
 from nemo_local.render.timing import Timing, build
-from nemo_local.speech import asr, transcripts
-from nemo_local.speech.captions import Page, fix, pages, srt, vtt, within
 from nemo_skill.destinations import Fit, fit_cap
 
 SAMPLES_PER_FRAME = 400
@@ -60,7 +60,9 @@ def layers_for(scene: Scene) -> list[Layer]:
     if logo is not None:
         out.append(Logo(scene, logo))
     if scene.captions:
-        out.append(Captions(scene, scene.captions, scene.meta.get("caption_highlight", True) is not False))
+        lit = scene.meta.get("caption_highlight", True) is not False
+        out.append(LyricLines(scene, scene.captions, lit) if scene.meta.get("lyrics") else
+                   Captions(scene, scene.captions, lit))
     if scene.meta.get("progress_bar"):
         out.append(ProgressBar(scene))
     return out
@@ -137,14 +139,18 @@ class MusicRenderer:
         analysis = job.analysis(audio)
         job.progress(0.02)
         timing = build(analysis, frames, fps, bool(meta.get("beat_sync", True)), bool(meta.get("drops", True)))
-        del analysis   # the frame loop needs only the per-frame timing
         accent_hex = str(meta.get("accent", "#36c5f0"))
         scene = Scene(width, height, fps, timing, job.draft, job.sources, audio, info.has_cover, yuv(accent_hex),
                       yuv(str(meta.get("accent2") or hot_colour(accent_hex))), origin=origin)
         window = preview_window(timing, PREVIEW_SECONDS, origin) if preview else range(origin, frames)
         start, seconds = window.start / fps, len(window) / fps
         if meta.get("captions"):
-            scene.captions = self._captions(job, audio, start, start + seconds, width, height, preview)
+            scene.captions = spoken.gather(meta, job.sources, audio, analysis, start, start + seconds,
+                                           (lyric_chars if meta.get("lyrics") else max_chars)(width, height),
+                                           lambda f: job.progress(0.02 + 0.08 * f))
+            if job.captions is not None and not preview:
+                spoken.write(scene.captions, job.captions, start, bool(meta.get("lyrics")))
+        del analysis   # the frame loop needs only the per-frame timing
         volume = float(audio_seg.get("v", 1.0))
         sound = self._clip_sound(job, scene, start, seconds, volume) if meta.get("clip_sound") else None
         try:
@@ -185,31 +191,6 @@ class MusicRenderer:
         if not sounds:
             return None
         return mix_clip_sound(scene.audio, sounds, start, seconds, job.output.with_suffix(".wav"), volume)
-
-    @staticmethod
-    def _captions(job: RenderJob, audio: Path, start: float, end: float, width: int, height: int,
-                  preview: bool) -> list[Page]:
-        """The words spoken, as caption pages for this frame; the SRT and VTT files go where the job says."""
-        meta = meta_of(job.draft)
-        own = job.sources.get(str(meta.get("script"))) if meta.get("script") else None
-        try:
-            cues = transcripts.read(own) if own is not None else None
-            timed = cues is not None and all(c.start is not None for c in cues)
-            language = asr.caption_language(meta.get("caption_language"))
-            listen = not timed or asr.available(language) is None   # timed words are refined by what is heard
-            heard = (asr.transcribe(audio, lambda f: job.progress(0.02 + 0.08 * f), end, language) if listen
-                     else None)
-            words = transcripts.words(cues, heard) if cues is not None else heard or []
-        except (asr.SpeechUnavailable, transcripts.ScriptError) as exc:
-            raise RenderError(str(exc)) from None
-        except OSError as exc:
-            raise RenderError(f"cannot read the captions' words ({exc.strerror or type(exc).__name__})") from None
-        fixes = [(str(a), str(b)) for a, b in meta.get("caption_fixes") or []]
-        captions = within(pages(fix([w for w in words if w.start < end], fixes), max_chars(width, height)), start, end)
-        if job.captions is not None and not preview:
-            job.captions.with_suffix(".part.srt").write_text(srt(captions, start))
-            job.captions.with_suffix(".part.vtt").write_text(vtt(captions, start))
-        return captions
 
     def _loop(self, job: RenderJob, scene: Scene, volume: float, settings: EncodeSettings, poster: int,
               window: range, audio_filter: str = "", sound: Path | None = None) -> None:

@@ -140,15 +140,18 @@ class Overlay:
     alpha_half: np.ndarray
 
     def blend(self, frame: Frame, opacity: float = 1.0) -> None:
-        h, w = self.alpha.shape
+        """Draw it over the frame; whatever of it lies outside the frame is left out."""
+        h, w = min(self.alpha.shape[0], frame.height - self.y), min(self.alpha.shape[1], frame.width - self.x)
+        if h <= 0 or w <= 0:
+            return
         region = frame.y[self.y: self.y + h, self.x: self.x + w]
-        a = self.alpha * opacity
-        region[:] = (region * (1 - a) + self.luma * a).astype(np.uint8)
-        hy, hx, (hh, hw) = self.y // 2, self.x // 2, self.alpha_half.shape
-        ah = self.alpha_half * opacity
+        a = self.alpha[:h, :w] * opacity
+        region[:] = (region * (1 - a) + self.luma[:h, :w] * a).astype(np.uint8)
+        hy, hx, hh, hw = self.y // 2, self.x // 2, h // 2, w // 2
+        ah = self.alpha_half[:hh, :hw] * opacity
         for plane, colour in ((frame.u, self.chroma_u), (frame.v, self.chroma_v)):
             sub = plane[hy: hy + hh, hx: hx + hw]
-            sub[:] = (sub * (1 - ah) + colour * ah).astype(np.uint8)
+            sub[:] = (sub * (1 - ah) + colour[:hh, :hw] * ah).astype(np.uint8)
 
 
 def rgba_overlay(rgba: np.ndarray, x: int, y: int) -> Overlay:

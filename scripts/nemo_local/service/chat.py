@@ -20,6 +20,8 @@ from nemo_local.director.voice import Speech
 from nemo_local.service import events
 from nemo_local.service.http import Backend, Denied, authenticate, check_fault, json_body
 from nemo_local.speech import asr
+from nemo_local.speech.lines import placed_file
+from nemo_local.speech.lyrics import Placed
 
 log = logging.getLogger("nemo_local")
 
@@ -66,6 +68,15 @@ def _speech(file: dict[str, Any], analyse: Callable[[Path], Analysis]) -> Speech
         return words, 20 * np.log10(np.asarray(analysis.rms) + 1e-6), FEATURE_RATE
     except Exception:   # no words: the reply says the best part cannot be picked
         log.warning("cannot transcribe %s for a highlight", file.get("filename"), exc_info=True)
+        return None
+
+
+def _placing(audio: dict[str, Any], lyrics: dict[str, Any], analyse: Callable[[Path], Analysis]) -> Placed | None:
+    """Plain lyrics placed on the singing of an uploaded track (what the render will show), for the reply."""
+    try:
+        return placed_file(Path(audio["path"]), Path(lyrics["path"]), analyse(Path(audio["path"])))
+    except Exception:   # the reply then says the lines are spread over the sung parts
+        log.warning("cannot place %s on %s", lyrics.get("filename"), audio.get("filename"), exc_info=True)
         return None
 
 
@@ -124,7 +135,8 @@ async def run_sse(request: Request, backend: Backend) -> Response:
         output, exporting = state_delta(body)
         work = asyncio.ensure_future(asyncio.to_thread(
             direct, text, state.get("draft") or {}, files, default_style(skill), lambda f: _rhythm(f, analyse),
-            for_speech(skill), lambda f: _speech(f, analyse), output, exporting))
+            for_speech(skill), lambda f: _speech(f, analyse), output, exporting,
+            lambda a, t: _placing(a, t, analyse)))
         while not work.done():  # heartbeats while the director works
             done, _ = await asyncio.wait({work}, timeout=interval)
             if not done:

@@ -141,6 +141,6 @@ async def output(request: Request, backend: Backend) -> Response:
         path = captions_path(backend.config, row["access_key"], ext)
         if not path.exists():
             raise Denied(status=404, message="no captions for this render")
-        return FileResponse(path, media_type="application/x-subrip" if ext == "srt" else "text/vtt",
-                            filename=f"{row['render_id']}.{ext}")
+        kind = {"srt": "application/x-subrip", "vtt": "text/vtt", "lrc": "text/plain; charset=utf-8"}[ext]
+        return FileResponse(path, media_type=kind, filename=f"{row['render_id']}.{ext}")
     return FileResponse(row["output_path"], media_type="video/mp4", filename=f"{row['render_id']}.mp4")

@@ -18,6 +18,7 @@ from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
 
 from nemo_local.media.ffmpeg import FLOAT_PCM, MediaInfo, first_non_finite
+from nemo_local.speech import transcripts
 from nemo_skill import filetypes
 
 
@@ -245,6 +246,11 @@ def check_media(item: Incoming, kind: str, info: MediaInfo) -> None:
             raise UploadError(4001, problem)
         if not (info.width and info.height):
             raise UploadError(4001, f"{item.filename}: cannot be read as a picture: export it again")
+    if kind == "text":
+        try:
+            transcripts.read(item.path, item.filename)
+        except transcripts.ScriptError as exc:
+            raise UploadError(4001, str(exc)) from None
     if info.audio_codec in FLOAT_PCM:
         at = first_non_finite(item.path)
         if at is not None:

@@ -42,11 +42,11 @@ def poster_path(config: ServerConfig, access_key: str) -> Path:
     return config.renders_dir / f"{access_key}.jpg"
 
 
-CAPTION_FORMATS = ("srt", "vtt")
+CAPTION_FORMATS = ("srt", "vtt", "lrc")     # LRC for lyrics only
 
 
 def captions_path(config: ServerConfig, access_key: str, ext: str) -> Path:
-    """The render's SubRip or WebVTT captions beside its MP4."""
+    """The render's SubRip, WebVTT or (lyrics) LRC file beside its MP4."""
     return config.renders_dir / f"{access_key}.{ext}"
 
 

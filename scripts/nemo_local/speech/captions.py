@@ -113,6 +113,20 @@ def _split(words: list[Word], max_chars: int) -> list[list[Word]]:
     return [words[:best], words[best:]]
 
 
+def wrap(words: list[Word], max_chars: int) -> list[list[Word]]:
+    """A line of words as rows of at most `max_chars`: balanced in two when two hold it, else filled greedily
+    (a user's long cue or lyric line is shown whole, never cut into separate captions)."""
+    two = _split(words, max_chars)
+    if all(width(join(row)) <= max_chars for row in two) or len(words) < 3:
+        return two
+    rows: list[list[Word]] = [[]]
+    for word in words:
+        if rows[-1] and width(join([*rows[-1], word])) > max_chars:
+            rows.append([])
+        rows[-1].append(word)
+    return rows
+
+
 def _phrase_start(words: list[Word]) -> int:
     """Where to end a full caption: after a clause, or before a word that begins a phrase, in its second half
     (so the next caption starts a phrase, not with a stranded last word); else after all of it."""
@@ -180,6 +194,21 @@ def vtt(captions: list[Page], offset: float = 0.0) -> str:
         cues.append(f"{_stamp(page.start - offset, False)} --> {_stamp(page.end - offset, False)}\n"
                     + "\n".join(lines) + "\n")
     return "WEBVTT\n\n" + "\n".join(cues)
+
+
+def lrc(captions: list[Page], offset: float = 0.0) -> str:
+    """Enhanced LRC: a line per page at its start, each word after its own time; a line with a time and no words
+    where a page ends before the next begins (so a player shows nothing there either)."""
+    def stamp(seconds: float) -> str:
+        centi = max(0, round((seconds - offset) * 100))
+        return f"{centi // 6000:02d}:{centi // 100 % 60:02d}.{centi % 100:02d}"
+    out = []
+    for k, page in enumerate(captions):
+        words = " ".join(f"<{stamp(w.start)}>{w.text}" for w in page.words)
+        out.append(f"[{stamp(page.start)}]{words}")
+        if k + 1 == len(captions) or captions[k + 1].start > page.end + 0.05:
+            out.append(f"[{stamp(page.end)}]")
+    return "\n".join(out) + "\n"
 
 
 def within(captions: list[Page], start: float, end: float) -> list[Page]:

@@ -1,0 +1,126 @@
+"""The lyric layout: the line being sung large and centred, its words lit as they are sung (in the accent colour
+the one being sung), the next line smaller and dim below it; nothing where the lyrics leave a gap. Kept inside
+each frame's safe area (in 9:16, clear of the parts the platforms cover), over whatever is below: the
+visualizer, a photo or the montage. Drawn with Pillow only when the line or its lit word changes."""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from nemo_local.render.base import RenderError
+from nemo_local.render.colour import hex_rgb
+from nemo_local.render.compose import Beat, Scene
+from nemo_local.render.frame import Frame, Overlay, rgba_overlay
+from nemo_local.speech.captions import Page, cjk_font, is_cjk, join
+
+FADE_S = 0.15
+SUNG, COMING, NEXT = (255, 255, 255, 255), (200, 205, 218, 255), (190, 195, 210, 140)
+NEXT_SCALE = 0.62
+BAND_ALPHA = 175            # the dark band behind the lines (of 255)
+SIDE = 0.08                 # of the width kept free at each side
+
+
+def lyric_size(width: int, height: int) -> int:
+    """The sung line's font size: large, and larger on phones (9:16), where the frame is seen small."""
+    if height > width * 1.25:
+        return max(14, int(width * 0.085))
+    return max(14, int(min(width, height) * (0.085 if width > height * 1.25 else 0.08)))
+
+
+def lyric_chars(width: int, height: int) -> int:
+    """How many characters fit on one row of a sung line."""
+    return max(10, int(width * (1 - 2 * SIDE) / (lyric_size(width, height) * 0.56)))
+
+
+def safe_band(width: int, height: int) -> tuple[float, float]:
+    """Where lyrics may stand, as shares of the height: in 9:16 below the top bar and above the caption, buttons
+    and description the platforms lay over the video; elsewhere clear of the title at the top and the bottom edge."""
+    return (0.16, 0.70) if height > width * 1.25 else (0.2, 0.86)
+
+
+class LyricLines:
+    def __init__(self, scene: Scene, pages: list[Page], highlight: bool = True) -> None:
+        self.width, self.height, self.fps = scene.width, scene.height, scene.fps
+        self.pages = pages
+        self.starts = [p.start for p in pages]
+        self.highlight = highlight
+        self.lit = (*hex_rgb(str(scene.meta.get("accent", "#36c5f0"))), 255)
+        self.size = lyric_size(self.width, self.height)
+        self._key: tuple[int, int] | None = None
+        self._overlay: Overlay | None = None
+        self._fonts: tuple[Any, Any] | None = None
+        chinese = any(is_cjk(p.text()) for p in pages)
+        self._font_file = cjk_font() if chinese else None
+        if chinese and self._font_file is None:
+            raise RenderError("lyrics in Chinese need a font with Chinese characters: set NEMO_CAPTION_FONT to a "
+                              ".ttf or .ttc file (for example WenQuanYi Micro Hei or Noto Sans CJK)")
+
+    def _font(self, size: int) -> Any:
+        return ImageFont.truetype(self._font_file, size) if self._font_file else ImageFont.load_default(size=size)
+
+    def _rows(self, draw: Any, page: Page, font: Any, y: float, colours: list[tuple[int, int, int, int]]
+              ) -> float:
+        """Draw a page's rows centred from y down; returns where the next row would start."""
+        line_h = font.size * 1.22
+        k = 0
+        for row in page.lines:
+            text = join(row)
+            x = (self.width - font.getlength(text)) / 2
+            for n, word in enumerate(row):
+                if n:
+                    x += 0 if is_cjk(row[n - 1].text[-1:]) and is_cjk(word.text[:1]) else font.getlength(" ")
+                draw.text((x, y), word.text, font=font, fill=colours[k], stroke_width=max(1, font.size // 16),
+                          stroke_fill=(0, 0, 0, min(255, colours[k][3] + 40)))
+                x += font.getlength(word.text)
+                k += 1
+            y += line_h
+        return y
+
+    def _draw(self, number: int, active: int) -> Overlay:
+        if self._fonts is None:
+            self._fonts = self._font(self.size), self._font(max(10, int(self.size * NEXT_SCALE)))
+        big, small = self._fonts
+        page = self.pages[number]
+        words = page.words
+        colours = [self.lit if k == active and self.highlight else SUNG if k <= active or not self.highlight
+                   else COMING for k in range(len(words))]
+        following = self.pages[number + 1] if number + 1 < len(self.pages) else None
+        top, bottom = (int(share * self.height) for share in safe_band(self.width, self.height))
+        following = following if following is not None and following.start - page.end < 1.0 else None
+        tall = len(page.lines) * big.size * 1.22 + (big.size * 0.35 + len(following.lines) * small.size * 1.22
+                                                      if following else 0)
+        y0 = max(0.0, (bottom - top) * 0.45 - tall / 2)
+        # a soft dark band behind the words: legible over bars, photos and clips of any colour
+        widest = max(big.getlength(join(row)) for row in page.lines)
+        band = Image.new("L", (self.width, bottom - top), 0)
+        pad = big.size * 0.6
+        ImageDraw.Draw(band).rounded_rectangle(
+            [(self.width - widest) / 2 - pad, y0 - pad * 0.6, (self.width + widest) / 2 + pad, y0 + tall + pad * 0.4],
+            radius=int(pad), fill=BAND_ALPHA)
+        band = band.filter(ImageFilter.GaussianBlur(max(2, big.size // 4)))
+        image = Image.new("RGBA", (self.width, bottom - top), (4, 6, 12, 0))
+        image.putalpha(band)
+        draw = ImageDraw.Draw(image)
+        y = self._rows(draw, page, big, y0, colours) + big.size * 0.35
+        if following is not None:     # the next line, when it follows on without a gap
+            self._rows(draw, following, small, y, [NEXT] * len(following.words))
+        return rgba_overlay(np.asarray(image), 0, top)
+
+    def draw(self, frame: Frame, beat: Beat) -> None:
+        now = beat.index / self.fps
+        number = bisect.bisect_right(self.starts, now) - 1
+        if number < 0 or now >= self.pages[number].end:
+            return
+        page = self.pages[number]
+        active = max(0, bisect.bisect_right([w.start for w in page.words], now) - 1)
+        if (number, active) != self._key or self._overlay is None:
+            self._overlay, self._key = self._draw(number, active), (number, active)
+        opacity = max(0.0, min(1.0, (now - page.start) / FADE_S + 0.4, (page.end - now) / FADE_S))
+        self._overlay.blend(frame, opacity)
+
+    def close(self) -> None:
+        self._overlay = None
