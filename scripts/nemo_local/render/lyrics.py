@@ -16,6 +16,7 @@ from nemo_local.render.colour import hex_rgb
 from nemo_local.render.compose import Beat, Scene
 from nemo_local.render.frame import Frame, Overlay, rgba_overlay
 from nemo_local.speech.captions import Page, cjk_font, is_cjk, join
+from nemo_local.speech.words import Word
 
 FADE_S = 0.15
 SUNG, COMING, NEXT = (255, 255, 255, 255), (200, 205, 218, 255), (190, 195, 210, 140)
@@ -27,7 +28,7 @@ SIDE = 0.08                 # of the width kept free at each side
 def lyric_size(width: int, height: int) -> int:
     """The sung line's font size: large, and larger on phones (9:16), where the frame is seen small."""
     if height > width * 1.25:
-        return max(14, int(width * 0.085))
+        return max(14, int(width * 0.1))
     return max(14, int(min(width, height) * (0.085 if width > height * 1.25 else 0.08)))
 
 
@@ -62,12 +63,32 @@ class LyricLines:
     def _font(self, size: int) -> Any:
         return ImageFont.truetype(self._font_file, size) if self._font_file else ImageFont.load_default(size=size)
 
+    def _wrap(self, words: list[Word], font: Any) -> list[list[Word]]:
+        """The words in the fewest rows that fit the width, as even as possible (by measured pixels)."""
+        room = self.width * (1 - 2 * SIDE)
+        lengths = [font.getlength(w.text) for w in words]
+        space = font.getlength(" ")
+        total = sum(lengths) + space * (len(words) - 1)
+        for count in range(1, len(words) + 1):
+            rows: list[list[Word]] = [[]]
+            target, width = total / count, 0.0
+            for word, length in zip(words, lengths, strict=True):
+                if rows[-1] and (width + space + length > room or
+                                 (width + space + length / 2 > target and len(rows) < count)):
+                    rows.append([])
+                    width = 0.0
+                width += (space if rows[-1] else 0) + length
+                rows[-1].append(word)
+            if len(rows) <= count and all(sum(font.getlength(w.text) for w in row) <= room for row in rows):
+                return rows
+        return [[w] for w in words]
+
     def _rows(self, draw: Any, page: Page, font: Any, y: float, colours: list[tuple[int, int, int, int]]
               ) -> float:
-        """Draw a page's rows centred from y down; returns where the next row would start."""
+        """Draw a page's words in rows centred from y down; returns where the next row would start."""
         line_h = font.size * 1.22
         k = 0
-        for row in page.lines:
+        for row in self._wrap(page.words, font):
             text = join(row)
             x = (self.width - font.getlength(text)) / 2
             for n, word in enumerate(row):
@@ -91,11 +112,11 @@ class LyricLines:
         following = self.pages[number + 1] if number + 1 < len(self.pages) else None
         top, bottom = (int(share * self.height) for share in safe_band(self.width, self.height))
         following = following if following is not None and following.start - page.end < 1.0 else None
-        tall = len(page.lines) * big.size * 1.22 + (big.size * 0.35 + len(following.lines) * small.size * 1.22
-                                                      if following else 0)
+        tall = len(self._wrap(page.words, big)) * big.size * 1.22 + (
+            big.size * 0.35 + len(self._wrap(following.words, small)) * small.size * 1.22 if following else 0)
         y0 = max(0.0, (bottom - top) * 0.45 - tall / 2)
         # a soft dark band behind the words: legible over bars, photos and clips of any colour
-        widest = max(big.getlength(join(row)) for row in page.lines)
+        widest = max(big.getlength(join(row)) for row in self._wrap(page.words, big))
         band = Image.new("L", (self.width, bottom - top), 0)
         pad = big.size * 0.6
         ImageDraw.Draw(band).rounded_rectangle(
