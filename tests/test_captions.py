@@ -24,7 +24,7 @@ from nemo_local.media.ffmpeg import ffmpeg_exe, probe
 from nemo_local.render import RenderJob, get_renderer
 from nemo_local.render.audio import measure
 from nemo_local.render.captions import bottom_edge
-from nemo_local.speech import asr, models
+from nemo_local.speech import asr, models, scoring
 from nemo_local.speech.captions import cjk_font, fix, pages, srt, vtt, within
 from nemo_local.speech.words import Word, characters
 from test_render import decoded
@@ -162,16 +162,6 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[float]]
     return path, onsets
 
 
-def word_error_rate(said: list[str], heard: list[str]) -> float:
-    d = np.arange(len(heard) + 1)
-    for i, a in enumerate(said, 1):
-        row = [i]
-        for j, b in enumerate(heard, 1):
-            row.append(min(d[j] + 1, row[j - 1] + 1, d[j - 1] + (a != b)))
-        d = np.array(row)
-    return float(d[-1]) / len(said)
-
-
 def plain(text: str) -> list[str]:
     return re.sub(r"[^\w' ]", " ", text.lower()).split()
 
@@ -181,7 +171,7 @@ class TestRecognition:
     def test_the_words_are_heard_and_timed(self, speech: tuple[Path, list[float]]) -> None:
         path, onsets = speech
         heard = asr.transcribe(path)
-        assert word_error_rate(plain(" ".join(SENTENCES)), plain(" ".join(w.text for w in heard))) <= 0.1
+        assert scoring.word_error_rate(" ".join(SENTENCES), " ".join(w.text for w in heard)) <= 0.1
         firsts = [w for w in heard if w.text.lower().strip(",.") in ("welcome", "today", "thanks")]
         assert len(firsts) == 3
         # Whisper's word times are loose by a few frames; the first word of each sentence is within 0.25 s.
@@ -473,11 +463,6 @@ MANDARIN_SENTENCES = ["今天天气很好，我们去公园散步吧。", "欢�
                       "这个问题非常重要，我们下次再谈。", "音乐和视频的结合让创作变得更加有趣。"]
 
 
-def character_error_rate(said: str, heard: str) -> float:
-    keep = re.compile(r"[\u4e00-\u9fff]")
-    return word_error_rate(keep.findall(said), keep.findall(heard))
-
-
 @needs_chinese
 class TestChineseSpeech:
     """The multilingual model from the [captions-zh] extra: found only with the upstream hashes, Chinese in the
@@ -507,7 +492,7 @@ class TestChineseSpeech:
         onsets = json.loads(made.stdout.strip().splitlines()[-1])
         heard = asr.transcribe(path, language="zh")
         text = "".join(w.text for w in heard)
-        assert character_error_rate("".join(MANDARIN_SENTENCES), text) <= 0.15, text
+        assert scoring.character_error_rate("".join(MANDARIN_SENTENCES), text) <= 0.15, text
         assert not any(c in text for c in "們氣園這個節題")               # simplified, as asked
         assert all(len(re.findall(r"[\u4e00-\u9fff]", w.text)) <= 1 for w in heard)   # a character each
         starts = [w.start for w in heard]
@@ -615,3 +600,42 @@ class TestChinese:
         get_renderer().render(RenderJob(draft=draft, sources={"a": audio, "s": srt_file}, output=out, fps=FPS,
                                         max_side=640, captions=tmp_path / "zh"))
         return out
+
+
+class TestScoring:
+    def test_spelling_variants_and_numbers_are_no_errors(self) -> None:
+        assert scoring.word_error_rate("The harbour opens at seven, said Mr. Smith.",
+                                       "the harbor opens at 7 said mister smith") == 0.0
+        assert scoring.word_error_rate("By seven we were home.", "I savored we were home.") == pytest.approx(2 / 5)
+        assert scoring.character_error_rate("今天天气很好。", "今天天汽很好") == pytest.approx(1 / 6)
+
+
+class TestAccurateCaptions:
+    FILES: ClassVar[list[dict[str, Any]]] = [
+        {"file_id": "a", "filename": "talk.mp3", "kind": "audio", "info": {"duration": 60.0}}]
+
+    def test_the_words_pick_the_most_accurate_model_whatever_it_costs(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(asr, "available", lambda language=None: None)
+        accurate = direct("accurate captions", {}, self.FILES, "wave")
+        assert accurate.draft["m"]["accurate_captions"] is True and "most accurate" in accurate.reply
+        assert "accurate_captions" not in direct("quick captions", accurate.draft, self.FILES, "wave").draft["m"]
+
+    @pytest.mark.skipif(models.available() is not None and not os.environ.get("CI"), reason="needs [captions-zh]")
+    def test_with_both_models_installed_accurate_means_base(self) -> None:
+        assert models.model_source().model is models.ENGLISH_ORDER[0]
+        assert models.model_source(accurate=True).model is models.MOST_ACCURATE[0]
+
+
+@needs_speech
+def test_a_correction_applies_to_every_later_video_of_the_recording(cli: Callable[..., Any],
+                                                                    speech: tuple[Path, list[float]]) -> None:
+    path, _ = speech
+    assert cli("upload", path).code == 0
+    assert cli("chat", "captions; it's 'Nemo', not 'show'").code == 0
+    assert cli("session", "--new").code == 0                      # another session, the same recording again
+    again = path.parent / "again.wav"
+    shutil.copy(path, again)
+    assert cli("upload", again).code == 0
+    reply = cli("chat", "captions, waveform")
+    assert "1 correction from earlier videos of again.wav" in reply.out
+    assert json.loads(cli("state", "--json").out)["draft"]["m"]["caption_fixes"] == [["show", "Nemo"]]

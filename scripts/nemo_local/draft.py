@@ -117,6 +117,7 @@ META_FIELDS: dict[str, Rule] = {
     # speech: captions, their language and the user's corrections, the user's own words (a file id), loudness
     "captions": ("bool", 0, 1), "caption_highlight": ("bool", 0, 1), "caption_language": ("str", 0, 8),
     "caption_fixes": ("pairs", 0, 50), "script": ("str", 0, MAX_SHORT), "loudness": ("num", -70, 0),
+    "accurate_captions": ("bool", 0, 1),
     # lyrics: the lyric layout, and the user's corrections of where lines start ([line number, ms]) and a shift
     "lyrics": ("bool", 0, 1), "lyric_starts": ("numpairs", 0, 200), "lyric_shift_ms": ("int", -600_000, 600_000),
     # the part of the audio used, and where the video goes

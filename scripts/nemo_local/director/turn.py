@@ -20,7 +20,7 @@ from nemo_local.director.montage import Rhythm
 from nemo_local.director.sharing import destination, structured
 from nemo_local.director.shots import Edit, choose_audio, logo, options, picture_order, video_segments
 from nemo_local.director.texts import ms, text_segments
-from nemo_local.director.voice import Speech, clip, script, speech
+from nemo_local.director.voice import Speech, clip, known_fixes, script, speech
 from nemo_local.draft import Kind, new_draft, new_track, segments_of, tracks_of
 from nemo_local.speech import asr
 from nemo_skill.destinations import MB
@@ -105,6 +105,7 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
     if trimmed:
         meta["trim_ms"] = trimmed
     if audio is not None:
+        known_fixes(meta, audio, edit)
         language = asr.caption_language(meta.get("caption_language"))   # the best clip: from words heard in it
         spoken: dict[str, Any] = {**audio, "language": language}
         clip(lowered, meta, edit, duration / 1000,

@@ -1,7 +1,8 @@
 """The director's rules for speech: captions on or off, the word highlight, corrections to the transcript, and
 loudness. Part of the director (the only place words become a draft).
 
-Draft keys written here (`m`): `captions` (bool), `caption_highlight` (bool), `caption_fixes` ([[wrong, right],
+Draft keys written here (`m`): `captions` (bool), `accurate_captions` (bool: the most accurate model installed),
+`caption_highlight` (bool), `caption_fixes` ([[wrong, right],
 ...]), `caption_language` ("zh"/"zh-Hant": Chinese in simplified/traditional characters, heard by
 the multilingual model; absent: English), `loudness` (target
 LUFS, e.g. -14; 0 = leave the audio as it is), `script` (a text upload whose words the captions show),
@@ -26,6 +27,10 @@ OFF = re.compile(r"\b(?:no|without|remove|hide|turn off|disable|drop)\b[^.,;]*?\
                  r"(?:去掉|关闭|不要)字幕")
 NO_HIGHLIGHT = re.compile(r"\b(?:no|without(?: the)?|turn off(?: the)?) (?:word )?(?:highlight\w*|karaoke)\b")
 HIGHLIGHT = re.compile(r"\bhighlight (?:the |each |every )?words?\b|\bkaraoke\b")
+ACCURATE = re.compile(r"\b(?:more |most |very )?(?:accurate|precise|exact|better|best|careful)\s+"
+                      r"(?:captions|subtitles|transcri\w+)\b|\b(?:captions|subtitles) (?:that are |more )?"
+                      r"(?:accurate|right)\b|(?:准确|精确)的?字幕")
+QUICK = re.compile(r"\b(?:fast|quick|faster|quicker) (?:captions|subtitles|transcri\w+)\b")
 Q = r"[\"“'‘]([^\"”’“‘]{1,80}?)[\"”'’]"
 FIXES = [   # (pattern, index of the wrong words, index of the right ones)
     (re.compile(rf"\b(?:it'?s|it is|spell(?:ed)? it|write it)\s+{Q}\s*,?\s*not\s+{Q}", re.I), 2, 1),
@@ -112,8 +117,25 @@ def _chinese(meta: dict[str, Any], edit: Edit, timed: bool, language: str) -> No
     meta["captions"], meta["caption_language"] = True, language
 
 
+def known_fixes(meta: dict[str, Any], audio: dict[str, Any], edit: Edit) -> None:
+    """The corrections the user made to this recording before (in any session) apply again when captions show."""
+    if not meta.get("captions") or not audio.get("fixes"):
+        return
+    have = {str(pair[0]).lower() for pair in meta.get("caption_fixes") or []}
+    fresh = [list(pair) for pair in audio["fixes"] if str(pair[0]).lower() not in have]
+    if fresh:
+        meta["caption_fixes"] = [*(meta.get("caption_fixes") or []), *fresh][-50:]
+        edit.changes.append(f"{len(fresh)} correction{'s' if len(fresh) != 1 else ''} from earlier videos of "
+                            f"{audio['filename']}")
+
+
 def _finish(text: str, lowered: str, meta: dict[str, Any], edit: Edit, first: bool, for_speech: bool) -> None:
     """The words about the highlight, corrections and loudness, whatever was said about captions."""
+    if ACCURATE.search(lowered):
+        meta["accurate_captions"] = meta["captions"] = True
+        edit.changes.append("the most accurate speech model installed, whatever it costs")
+    elif QUICK.search(lowered) and meta.pop("accurate_captions", None):
+        edit.changes.append("the quick speech model")
     if NO_HIGHLIGHT.search(lowered):
         meta["caption_highlight"] = False
         edit.changes.append("word highlight off")

@@ -32,7 +32,8 @@ def gather(meta: dict[str, Any], sources: dict[str, Path], audio: Path, analysis
             listen = asr.available(language) is None
         else:
             listen = True
-        heard: list[Word] = asr.transcribe(audio, progress, end, language) if listen else []
+        heard: list[Word] = asr.transcribe(audio, progress, end, language, bool(meta.get("accurate_captions"))) \
+            if listen else []
     except (asr.SpeechUnavailable, transcripts.ScriptError) as exc:
         raise RenderError(str(exc)) from None
     except OSError as exc:

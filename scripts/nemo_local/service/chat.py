@@ -17,6 +17,7 @@ from nemo_local.analysis import FEATURE_RATE, Analysis
 from nemo_local.director.montage import Rhythm, rhythm_of
 from nemo_local.director.turn import default_style, direct, for_speech
 from nemo_local.director.voice import Speech
+from nemo_local.draft import Kind, meta_of, segments_of
 from nemo_local.service import events
 from nemo_local.service.http import Backend, Denied, authenticate, check_fault, json_body
 from nemo_local.speech import asr
@@ -44,9 +45,24 @@ def _message_text(body: dict[str, Any]) -> str:
     return "\n".join(texts).strip()
 
 
-def _session_files(backend: Backend, session_id: str) -> list[dict[str, Any]]:
-    return [{"file_id": f["file_id"], "filename": f["filename"], "kind": f["kind"], "info": json.loads(f["info"]),
-             "path": f["path"]} for f in backend.store.files(session_id)]
+def _session_files(backend: Backend, session_id: str, user_id: str) -> list[dict[str, Any]]:
+    """The session's uploads as the director sees them; a recording the user corrected before (the same content,
+    in any session) brings its corrections (`fixes`)."""
+    out = []
+    for f in backend.store.files(session_id):
+        known = backend.store.word_fixes(user_id, f["sha256"]) if f["sha256"] and f["kind"] != "image" else []
+        out.append({"file_id": f["file_id"], "filename": f["filename"], "kind": f["kind"],
+                    "info": json.loads(f["info"]), "path": f["path"], "sha256": f["sha256"], "fixes": known})
+    return out
+
+
+def keep_fixes(backend: Backend, user_id: str, files: list[dict[str, Any]], draft: dict[str, Any]) -> None:
+    """The draft's word corrections kept for its recording, for every later render of it."""
+    audio = segments_of(draft, Kind.AUDIO)
+    source = next((f for f in files if audio and f["file_id"] == audio[0].get("src")), None)
+    fixes = meta_of(draft).get("caption_fixes")
+    if source is not None and source.get("sha256") and fixes:
+        backend.store.save_word_fixes(user_id, source["sha256"], [[str(a), str(b)] for a, b in fixes])
 
 
 def state_delta(body: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
@@ -123,7 +139,7 @@ async def run_sse(request: Request, backend: Backend) -> Response:
             yield events.sse(call)
             yield events.sse(factory.text(QUESTION))
             return
-        files = _session_files(backend, session_id)
+        files = _session_files(backend, session_id, user["user_id"])
         state = json.loads(session["state"])
         call_id, call = factory.call("analyze_media", {"files": [f["filename"] for f in files]})
         yield events.sse(call)
@@ -144,6 +160,7 @@ async def run_sse(request: Request, backend: Backend) -> Response:
         direction = work.result()
         if direction.changes:
             state["draft"] = direction.draft
+            await asyncio.to_thread(keep_fixes, backend, user["user_id"], files, direction.draft)
             state["video_infos"] = [{"file_id": f["file_id"], "name": f["filename"], **f["info"]} for f in files]
             await asyncio.to_thread(backend.store.save_state, session_id, state)
             call_id, call = factory.call("update_draft", {"changes": direction.changes})

@@ -120,7 +120,7 @@ async def upload(request: Request, backend: Backend) -> Response:
         final = folder / item.filename
         item.path.replace(final)
         backend.store.add_file(file_id, user["user_id"], session["session_id"], item.filename, kind, final,
-                               item.size, info.as_dict(), key)
+                               item.size, info.as_dict(), key, item.digest.hexdigest())
         if info.has_audio:
             backend.analyses.start(final)
         result.append({

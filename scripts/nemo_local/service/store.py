@@ -32,7 +32,10 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE TABLE IF NOT EXISTS files (
     file_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, session_id TEXT NOT NULL, filename TEXT NOT NULL,
     kind TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, info TEXT NOT NULL, access_key TEXT NOT NULL,
-    created REAL NOT NULL);
+    created REAL NOT NULL, sha256 TEXT);
+CREATE TABLE IF NOT EXISTS word_fixes (
+    user_id TEXT NOT NULL, sha256 TEXT NOT NULL, wrong TEXT NOT NULL, right TEXT NOT NULL, created REAL NOT NULL,
+    PRIMARY KEY (user_id, sha256, wrong));
 CREATE TABLE IF NOT EXISTS renders (
     render_id TEXT NOT NULL, user_id TEXT NOT NULL, session_id TEXT NOT NULL, status TEXT NOT NULL,
     progress INTEGER NOT NULL, draft TEXT NOT NULL, cost INTEGER NOT NULL, output_path TEXT,
@@ -41,7 +44,7 @@ CREATE TABLE IF NOT EXISTS renders (
 """
 # Columns added since a table was first made: (table, column, declaration). A database from an older version gets
 # them when it is opened.
-ADDED = [("renders", "settings", "TEXT")]
+ADDED = [("renders", "settings", "TEXT"), ("files", "sha256", "TEXT")]
 
 EMPTY_STATE: dict[str, Any] = {
     "draft": {"t": [], "d": 0, "m": {}},
@@ -169,13 +172,29 @@ class Store:
     # -- files ------------------------------------------------------------------------------------
 
     def add_file(self, file_id: str, user_id: str, session_id: str, filename: str, kind: str, path: Path,
-                 size: int, info: dict[str, Any], access_key: str) -> None:
+                 size: int, info: dict[str, Any], access_key: str, sha256: str | None = None) -> None:
         with self.tx() as db:
             db.execute(
-                "INSERT INTO files VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO files (file_id,user_id,session_id,filename,kind,path,size,info,access_key,created,sha256)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (file_id, user_id, session_id, filename, kind, str(path), size, json.dumps(info), access_key,
-                 time.time()),
+                 time.time(), sha256),
             )
+
+    # -- the user's corrections of what the recogniser heard, kept per recording ---------------------------------
+
+    def word_fixes(self, user_id: str, sha256: str) -> list[list[str]]:
+        """The (wrong, right) corrections this user made to a recording (by its content), oldest first."""
+        rows = self.all("SELECT wrong, right FROM word_fixes WHERE user_id=? AND sha256=? ORDER BY created",
+                        user_id, sha256)
+        return [[row["wrong"], row["right"]] for row in rows]
+
+    def save_word_fixes(self, user_id: str, sha256: str, fixes: list[list[str]]) -> None:
+        """Keep a recording's corrections for every later render of it (the same content, any session)."""
+        with self.tx() as db:
+            for wrong, right in fixes[-50:]:
+                db.execute("INSERT OR REPLACE INTO word_fixes VALUES (?,?,?,?,?)",
+                           (user_id, sha256, wrong, right, time.time()))
 
     def files(self, session_id: str) -> list[sqlite3.Row]:
         return self.all("SELECT * FROM files WHERE session_id=? ORDER BY created", session_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ipaddress
 import re
 import secrets
@@ -10,7 +11,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
@@ -37,6 +38,16 @@ class Incoming:
     size: int = 0
     head: bytes = b""
     handle: IO[bytes] | None = field(default=None, repr=False)
+    digest: Any = field(default_factory=hashlib.sha256, repr=False)   # of the content: the same recording again
+
+    def take(self, chunk: bytes, max_bytes: int, too_large: str) -> None:
+        """Count, sniff and hash a chunk as it arrives; UploadError 4002 past `max_bytes`."""
+        self.size += len(chunk)
+        if self.size > max_bytes:
+            raise UploadError(4002, too_large)
+        if len(self.head) < 64:
+            self.head += chunk[: 64 - len(self.head)]
+        self.digest.update(chunk)
 
 
 def safe_name(name: str) -> str:
@@ -105,11 +116,7 @@ class _Receiver:
         if item is None or item.handle is None:
             return
         chunk = data[start:end]
-        item.size += len(chunk)
-        if item.size > self.max_bytes:
-            raise UploadError(4002, f"{item.filename} is larger than {self.max_bytes // (1024 * 1024)} MB")
-        if len(item.head) < 64:
-            item.head += chunk[: 64 - len(item.head)]
+        item.take(chunk, self.max_bytes, f"{item.filename} is larger than {self.max_bytes // (1024 * 1024)} MB")
         item.handle.write(chunk)
 
     def on_part_end(self) -> None:
@@ -217,11 +224,7 @@ async def fetch_url(url: str, tmp_dir: Path, max_bytes: int, timeout: float, all
                 raise UploadError(4002, f"the file at the URL is larger than {max_bytes // (1024 * 1024)} MB")
             with item.path.open("wb") as out:
                 async for chunk in resp.aiter_bytes():
-                    item.size += len(chunk)
-                    if item.size > max_bytes:
-                        raise UploadError(4002, f"the file at the URL is larger than {max_bytes // (1024 * 1024)} MB")
-                    if len(item.head) < 64:
-                        item.head += chunk[: 64 - len(item.head)]
+                    item.take(chunk, max_bytes, f"the file at the URL is larger than {max_bytes // (1024 * 1024)} MB")
                     out.write(chunk)
     except UploadError:
         item.path.unlink(missing_ok=True)

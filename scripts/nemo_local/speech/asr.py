@@ -67,11 +67,11 @@ def _cache_path(audio: Path, name: str, language: str | None) -> Path:
 
 
 def transcribe(audio: Path, progress: Callable[[float], None] = lambda f: None,
-               duration: float | None = None, language: str | None = None) -> list[Word]:
-    """The words spoken in the file, with times; cached next to it. `language` "zh" asks for Chinese in
-    simplified characters, "zh-Hant" in traditional ones (the multilingual model, a word per character); None is
-    English, or what a configured multilingual model hears."""
-    source = model_source(language)
+               duration: float | None = None, language: str | None = None, accurate: bool = False) -> list[Word]:
+    """The words spoken in the file, with times; cached next to it (per model). `language` "zh" asks for Chinese
+    in simplified characters, "zh-Hant" in traditional ones (the multilingual model, a word per character); None
+    is English, or what a configured multilingual model hears. `accurate`: the most accurate installed model."""
+    source = model_source(language, accurate)
     target = _cache_path(audio, source.name, language)
     if target.exists():
         try:

