@@ -107,8 +107,8 @@ class Layer(Protocol):
 
 def beats(timing: Timing, accent: Colour, hot: Colour, width: int, height: int,
           seed: int = 11) -> Callable[[int, np.ndarray], Beat]:
-    """A function (index, samples) -> Beat: the pulse, the drop, the colour and a seeded shake."""
-    rng = np.random.default_rng(seed)
+    """A function (index, samples) -> Beat: the pulse, the drop, the colour and a shake seeded by the frame's
+    index (the same frame shakes the same way whichever frames were drawn before it)."""
     shake = min(width, height) * 0.025
     drops = set(timing.drop_frames.tolist()) if timing.drop.any() else set()
 
@@ -116,7 +116,7 @@ def beats(timing: Timing, accent: Colour, hot: Colour, width: int, height: int,
         pulse, drop = float(timing.pulse[index]), float(timing.drop[index])
         dx = dy = 0
         if drop > 0.25:
-            dx, dy = (int(v * shake * drop) & ~1 for v in rng.uniform(-1, 1, 2))
+            dx, dy = (int(v * shake * drop) & ~1 for v in np.random.default_rng((seed, index)).uniform(-1, 1, 2))
         colour = hot if timing.hot[index] else accent
         if drop > FLASH_FROM:   # on the flash, the visual turns towards white to stay visible
             colour = (colour[0] + (235 - colour[0]) * drop, 128 + (colour[1] - 128) * (1 - drop),

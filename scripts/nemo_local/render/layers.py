@@ -102,18 +102,33 @@ class Visualizer:
 
 
 class Sparks:
-    """Particles: a burst from the centre on every drop (and a few on beats in the rings style)."""
+    """Particles: a burst from the centre on every drop (and a few on beats in the rings style). Frame i shows the
+    bursts of the frames before it whatever was drawn last: after a jump (a chunk that starts mid-video) the
+    particles are replayed from the bursts still alive, so a chunk shows what a single pass shows."""
 
     def __init__(self, scene: Scene, on_beats: bool) -> None:
         self.particles = Particles(scene.width, scene.height, scene.fps)
-        self.on_beats = on_beats
+        timing = scene.timing
+        self.bursts: dict[int, tuple[int, float]] = {}
+        if on_beats:
+            self.bursts.update((int(i), (14, 0.35)) for i in np.flatnonzero(timing.pulse >= 0.999))
+        if timing.drop.any():
+            self.bursts.update((int(i), (260, 0.9)) for i in timing.drop_frames)
+        self.last = -1
+
+    def _advance(self, index: int) -> None:
+        if index in self.bursts:
+            self.particles.burst(index, *self.bursts[index])
+        self.particles.step()
 
     def draw(self, frame: Frame, beat: Beat) -> None:
-        if beat.drop_starts:
-            self.particles.burst(260, 0.9)
-        elif self.on_beats and beat.pulse >= 0.999:
-            self.particles.burst(14, 0.35)
-        self.particles.draw(frame, beat.colour)
+        if beat.index != self.last + 1:
+            self.particles.clear()
+            for earlier in range(max(0, beat.index - self.particles.lifetime), beat.index):
+                self._advance(earlier)
+        self._advance(beat.index)
+        self.last = beat.index
+        self.particles.paint(frame, beat.colour)
 
     def close(self) -> None:
         pass
