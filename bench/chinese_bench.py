@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from nemo_local.media.ffmpeg import probe  # noqa: E402
 from nemo_local.speech import asr, models  # noqa: E402
+from nemo_local.speech.scoring import edit_distance  # noqa: E402
 
 SENTENCES = [
     "今天天气很好，我们去公园散步吧。", "欢迎收听本期节目，我是主持人小明。",
@@ -32,15 +33,6 @@ SENTENCES = [
     "下周我们会邀请一位特别的嘉宾来聊聊电影。", "如果你有任何建议，欢迎在评论区留言。",
 ]
 HAN = re.compile(r"[\u4e00-\u9fff]")
-
-
-def edit_distance(a: list[str], b: list[str]) -> int:
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
-    return row[-1]
 
 
 def main() -> None:

@@ -44,28 +44,63 @@ def bottom_edge(width: int, height: int) -> float:
     return 0.88
 
 
-class Captions:
-    def __init__(self, scene: Scene, pages: list[Page], highlight: bool = True) -> None:
+class PagedWords:
+    """Pages of timed words over the video: the page of the moment, drawn as one overlay when it or its lit word
+    changes, faded in and out. A subclass says how a page looks (`_draw`); fonts come from `font`."""
+
+    what = "captions"         # in the error when Chinese has no font
+    fade_s = FADE_S
+    fade_head = 0.5           # the opacity a page starts at
+
+    def __init__(self, scene: Scene, pages: list[Page], highlight: bool, size: int) -> None:
         self.width, self.height, self.fps = scene.width, scene.height, scene.fps
         self.pages = pages
         self.starts = [p.start for p in pages]
         self.highlight = highlight
         self.lit = (*hex_rgb(str(scene.meta.get("accent", "#36c5f0"))), 255)
-        self.size = text_size(self.width, self.height)
+        self.size = size
         self._key: tuple[int, int] | None = None
         self._overlay: Overlay | None = None
-        self._font: Any = None
-        self._cjk = any(is_cjk(p.text()) for p in pages)
-        self._cjk_font = cjk_font() if self._cjk else None
-        if self._cjk and self._cjk_font is None:
-            raise RenderError("captions in Chinese need a font with Chinese characters: set NEMO_CAPTION_FONT to a "
-                              ".ttf or .ttc file (for example WenQuanYi Micro Hei or Noto Sans CJK)")
+        self._fonts: dict[int, Any] = {}
+        chinese = any(is_cjk(p.text()) for p in pages)
+        self._font_file = cjk_font() if chinese else None
+        if chinese and self._font_file is None:
+            raise RenderError(f"{self.what} in Chinese need a font with Chinese characters: set NEMO_CAPTION_FONT "
+                              "to a .ttf or .ttc file (for example WenQuanYi Micro Hei or Noto Sans CJK)")
 
-    def _draw(self, page: Page, active: int) -> Overlay:
-        if self._font is None:
-            self._font = ImageFont.truetype(self._cjk_font, self.size) if self._cjk_font else \
-                ImageFont.load_default(size=self.size)
-        font = self._font
+    def font(self, size: int) -> Any:
+        if size not in self._fonts:
+            self._fonts[size] = ImageFont.truetype(self._font_file, size) if self._font_file else \
+                ImageFont.load_default(size=size)
+        return self._fonts[size]
+
+    def _draw(self, number: int, active: int) -> Overlay:
+        """Page `number` with word `active` the one being said."""
+        raise NotImplementedError
+
+    def draw(self, frame: Frame, beat: Beat) -> None:
+        now = beat.index / self.fps
+        number = bisect.bisect_right(self.starts, now) - 1
+        if number < 0 or now >= self.pages[number].end:
+            return
+        page = self.pages[number]
+        active = max(0, bisect.bisect_right([w.start for w in page.words], now) - 1)
+        if (number, active) != self._key or self._overlay is None:
+            self._overlay, self._key = self._draw(number, active), (number, active)
+        opacity = max(0.0, min(1.0, (now - page.start) / self.fade_s + self.fade_head, (page.end - now) / self.fade_s))
+        self._overlay.blend(frame, opacity)
+
+    def close(self) -> None:
+        self._overlay = None
+
+
+class Captions(PagedWords):
+    def __init__(self, scene: Scene, pages: list[Page], highlight: bool = True) -> None:
+        super().__init__(scene, pages, highlight, text_size(scene.width, scene.height))
+
+    def _draw(self, number: int, active: int) -> Overlay:
+        page = self.pages[number]
+        font = self.font(self.size)
         space = font.getlength(" ")
         line_h = int(self.size * 1.25)
         pad_x, pad_y = int(self.size * 0.6), int(self.size * 0.35)
@@ -92,20 +127,3 @@ class Captions:
         x0 = (self.width - box_w) // 2
         y0 = int(self.height * bottom_edge(self.width, self.height)) - box_h
         return rgba_overlay(np.asarray(image), x0, max(0, y0))
-
-    def draw(self, frame: Frame, beat: Beat) -> None:
-        now = beat.index / self.fps
-        number = bisect.bisect_right(self.starts, now) - 1
-        if number < 0 or now >= self.pages[number].end:
-            return
-        page = self.pages[number]
-        words = page.words
-        active = max(0, bisect.bisect_right([w.start for w in words], now) - 1)
-        key = (number, active)
-        if key != self._key or self._overlay is None:
-            self._overlay, self._key = self._draw(page, active), key
-        opacity = max(0.0, min(1.0, (now - page.start) / FADE_S + 0.5, (page.end - now) / FADE_S))
-        self._overlay.blend(frame, opacity)
-
-    def close(self) -> None:
-        self._overlay = None

@@ -5,17 +5,15 @@ visualizer, a photo or the montage. Drawn with Pillow only when the line or its 
 
 from __future__ import annotations
 
-import bisect
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter
 
-from nemo_local.render.base import RenderError
-from nemo_local.render.colour import hex_rgb
-from nemo_local.render.compose import Beat, Scene
-from nemo_local.render.frame import Frame, Overlay, rgba_overlay
-from nemo_local.speech.captions import Page, cjk_font, is_cjk, join
+from nemo_local.render.captions import PagedWords
+from nemo_local.render.compose import Scene
+from nemo_local.render.frame import Overlay, rgba_overlay
+from nemo_local.speech.captions import Page, is_cjk, join
 from nemo_local.speech.words import Word
 
 FADE_S = 0.15
@@ -43,25 +41,13 @@ def safe_band(width: int, height: int) -> tuple[float, float]:
     return (0.16, 0.70) if height > width * 1.25 else (0.2, 0.86)
 
 
-class LyricLines:
-    def __init__(self, scene: Scene, pages: list[Page], highlight: bool = True) -> None:
-        self.width, self.height, self.fps = scene.width, scene.height, scene.fps
-        self.pages = pages
-        self.starts = [p.start for p in pages]
-        self.highlight = highlight
-        self.lit = (*hex_rgb(str(scene.meta.get("accent", "#36c5f0"))), 255)
-        self.size = lyric_size(self.width, self.height)
-        self._key: tuple[int, int] | None = None
-        self._overlay: Overlay | None = None
-        self._fonts: tuple[Any, Any] | None = None
-        chinese = any(is_cjk(p.text()) for p in pages)
-        self._font_file = cjk_font() if chinese else None
-        if chinese and self._font_file is None:
-            raise RenderError("lyrics in Chinese need a font with Chinese characters: set NEMO_CAPTION_FONT to a "
-                              ".ttf or .ttc file (for example WenQuanYi Micro Hei or Noto Sans CJK)")
+class LyricLines(PagedWords):
+    what = "lyrics"
+    fade_s = FADE_S
+    fade_head = 0.4
 
-    def _font(self, size: int) -> Any:
-        return ImageFont.truetype(self._font_file, size) if self._font_file else ImageFont.load_default(size=size)
+    def __init__(self, scene: Scene, pages: list[Page], highlight: bool = True) -> None:
+        super().__init__(scene, pages, highlight, lyric_size(scene.width, scene.height))
 
     def _wrap(self, words: list[Word], font: Any) -> list[list[Word]]:
         """The words in the fewest rows that fit the width, as even as possible (by measured pixels)."""
@@ -102,9 +88,7 @@ class LyricLines:
         return y
 
     def _draw(self, number: int, active: int) -> Overlay:
-        if self._fonts is None:
-            self._fonts = self._font(self.size), self._font(max(10, int(self.size * NEXT_SCALE)))
-        big, small = self._fonts
+        big, small = self.font(self.size), self.font(max(10, int(self.size * NEXT_SCALE)))
         page = self.pages[number]
         words = page.words
         colours = [self.lit if k == active and self.highlight else SUNG if k <= active or not self.highlight
@@ -130,18 +114,3 @@ class LyricLines:
         if following is not None:     # the next line, when it follows on without a gap
             self._rows(draw, following, small, y, [NEXT] * len(following.words))
         return rgba_overlay(np.asarray(image), 0, top)
-
-    def draw(self, frame: Frame, beat: Beat) -> None:
-        now = beat.index / self.fps
-        number = bisect.bisect_right(self.starts, now) - 1
-        if number < 0 or now >= self.pages[number].end:
-            return
-        page = self.pages[number]
-        active = max(0, bisect.bisect_right([w.start for w in page.words], now) - 1)
-        if (number, active) != self._key or self._overlay is None:
-            self._overlay, self._key = self._draw(number, active), (number, active)
-        opacity = max(0.0, min(1.0, (now - page.start) / FADE_S + 0.4, (page.end - now) / FADE_S))
-        self._overlay.blend(frame, opacity)
-
-    def close(self) -> None:
-        self._overlay = None
