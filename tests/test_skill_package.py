@@ -140,7 +140,7 @@ def test_every_documented_command_parses_with_the_real_parser(where: str, comman
     words = shlex.split(command.replace(BASE_DIR, "/skill"))
     assert words[:2] == ["python3", "/skill/scripts/nemo.py"], command
     if words[2:3] == ["setup"]:        # nemo.py hands `setup` to the installer before the CLI loads
-        assert set(words[3:]) <= {"--with", "captions", "captions-zh"}, command
+        assert set(words[3:]) <= {"--with", "captions", "captions-zh", "cluster"}, command
     cli.build_parser().parse_args(words[2:])
 
 

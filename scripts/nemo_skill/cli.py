@@ -34,6 +34,28 @@ def _exit_table() -> str:
     return "exit codes:\n" + "\n".join(rows)
 
 
+def chunking(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--jobs", type=job_count, default=0, metavar="N",
+                   help="local renders: draw long videos in chunks with N processes on this machine (default: one "
+                        "pass; a chunk is --chunk-seconds long)")
+    p.add_argument("--chunk-seconds", type=seconds_value, default=30.0, help=argparse.SUPPRESS)
+
+
+def tls(p: argparse.ArgumentParser) -> None:
+    for name, what in (("ca", "the CA certificate"), ("cert", "this machine's certificate"), ("key", "its key")):
+        p.add_argument(f"--tls-{name}", type=Path, help=f"for a tls:// cluster: {what} (PEM)")
+
+
+def job_count(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of processes") from None
+    if not 0 <= count <= 64:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 64")
+    return count
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
@@ -87,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path)
     sharing(p)
     p.add_argument("--force", action="store_true", help="replace an existing output file")
+    chunking(p)
     add("session", "print the session id, or start a new session", "nemo.py session --new") \
         .add_argument("--new", action="store_true", help="start a new session")
     p = add("serve", "run the local backend as an HTTP server", "nemo.py serve --port 8765")
@@ -102,11 +125,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--x264-preset", default="ultrafast", choices=["ultrafast", "superfast", "veryfast", "faster",
                                                                   "fast", "medium"],
                    help="encoder speed against file size (default ultrafast; see BENCHMARKS.md)")
+    chunking(p)
+    p.add_argument("--cluster", metavar="ADDRESS", default=os.environ.get("NEMO_CLUSTER") or None,
+                   help="send chunks of long renders to this Dask scheduler (tls://HOST:8786, or tcp:// on loopback "
+                        "or a private network; default $NEMO_CLUSTER); needs: setup --with cluster")
+    p.add_argument("--cluster-allow-public", action="store_true",
+                   help="accept a plain tcp:// scheduler on a public address (anyone reaching it runs code there)")
+    tls(p)
+    p = add("scheduler", "run a Dask scheduler for `serve --cluster` (loopback or private network, or TLS)",
+            "nemo.py scheduler --host 10.0.0.5 --port 8786")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    p.add_argument("--port", type=port_number, default=8786)
+    p.add_argument("--dashboard-port", type=int, default=8787, help="Dask's dashboard, on the same host (0: any)")
+    p.add_argument("--allow-public", action="store_true", help="bind a public address without TLS (unsafe)")
+    tls(p)
+    p = add("worker", "run chunk workers for `serve --cluster` on this machine", "nemo.py worker tcp://10.0.0.5:8786")
+    p.add_argument("address", help="the scheduler: tls://HOST:PORT, or tcp:// on loopback or a private network")
+    p.add_argument("--procs", type=int, default=0, help="worker processes (default: one per 2 cores)")
+    p.add_argument("--allow-public", action="store_true", help="accept a plain tcp:// public address (unsafe)")
+    tls(p)
     p = add("setup", "make the skill's own Python environment ({baseDir}/.venv) and install what it needs there; "
                      "the system Python is not touched (it works where pip is refused)",
             "nemo.py setup --with captions")
-    p.add_argument("--with", dest="extras", action="append", default=[], choices=["captions", "captions-zh", "dev"],
-                   help="also speech recognition for captions (captions-zh: Chinese too), or what the tests need")
+    p.add_argument("--with", dest="extras", action="append", default=[],
+                   choices=["captions", "captions-zh", "cluster", "dev"],
+                   help="also speech recognition for captions (captions-zh: Chinese too), Dask for renders across "
+                        "machines (cluster), or what the tests need (dev)")
     p = add("build-variant", "write an installable skill folder for a variant",
             "nemo.py build-variant video-a2e --out dist")
     p.add_argument("variant", nargs="?", help="variant name (see skill.yaml); omit with --all")
@@ -158,13 +202,14 @@ def dispatch(args: argparse.Namespace, out: Out) -> None:
     command = args.command
     if command == "route":
         return commands.route(args, out)
-    if command in ("serve", "demo-track"):
+    if command in ("serve", "demo-track", "scheduler", "worker"):
         return commands.local_only(args, out)
     if command == "build-variant":
         return commands.build(args, out)
     if command == "setup":
         return commands.setup(args, out)
-    with connect(bool(getattr(args, "local", False)), getattr(args, "lang", None)) as api:
+    with connect(bool(getattr(args, "local", False)), getattr(args, "lang", None),
+                 getattr(args, "jobs", 0), getattr(args, "chunk_seconds", 30.0)) as api:
         if command == "do":
             commands.do(api, out, args.text)
         elif command == "state":

@@ -158,7 +158,8 @@ def make_videos(api: Api, out: Out, args: argparse.Namespace) -> None:
 
 
 def serve(args: argparse.Namespace) -> None:
-    from nemo_local.service import config, server  # the [local] extra, only when serving
+    from nemo_local.render.cluster import ClusterRefused  # the [local] extra, only when serving
+    from nemo_local.service import config, server  # the [local] extra
 
     key = os.environ.get("NEMO_SERVER_KEY", "").strip() or None
     if key is not None and len(key) < 16:
@@ -168,12 +169,50 @@ def serve(args: argparse.Namespace) -> None:
         data_dir=args.data_dir or config.default_data_dir(), enable_faults=args.enable_faults,
         heartbeat_seconds=args.heartbeat, cloud_emulation=args.cloud_emulation,
         max_upload_bytes=args.max_upload_mb << 20 if args.max_upload_mb else None, x264_preset=args.x264_preset,
-        server_key=key)
+        server_key=key, cluster=args.cluster, cluster_tls=tls_files(args),
+        cluster_allow_public=args.cluster_allow_public, chunk_jobs=args.jobs, chunk_seconds=args.chunk_seconds)
     try:
         server.serve(settings, args.host, args.port)
     except server.UnsafeBind as exc:
         raise errors.UsageError(str(exc), hint="Set NEMO_SERVER_KEY (16+ characters) to serve beyond loopback; "
                                                "clients send it from the same variable.") from None
+    except ClusterRefused as exc:
+        raise errors.UsageError(str(exc), hint=CLUSTER_HINT) from None
+
+
+CLUSTER_HINT = "See README, \"Renders across machines\": nemo.py scheduler, nemo.py worker ADDRESS, serve --cluster."
+
+
+def tls_files(args: argparse.Namespace) -> tuple[Path, Path, Path] | None:
+    """The --tls-ca/--tls-cert/--tls-key files: all three or none."""
+    given = (args.tls_ca, args.tls_cert, args.tls_key)
+    if not any(given):
+        return None
+    if not all(given):
+        raise errors.UsageError("TLS needs all three files", hint="Pass --tls-ca, --tls-cert and --tls-key.")
+    for path in given:
+        if not path.is_file():
+            raise errors.InputError(f"{path} is not a file", hint="Give the PEM files Dask's TLS uses.")
+    return given[0], given[1], given[2]
+
+
+def cluster_process(args: argparse.Namespace) -> None:
+    """`scheduler` and `worker`: Dask's own, started with the skill's code importable and the safety rules kept;
+    runs until interrupted."""
+    from nemo_local.render import cluster  # the [local] extra; Dask itself comes with [cluster]
+    from nemo_local.render.cluster import ClusterRefused  # the [local] extra
+
+    try:
+        if args.command == "scheduler":
+            cmd = cluster.scheduler_command(args.host, args.port, tls_files(args), args.allow_public,
+                                            args.dashboard_port)
+        else:
+            cmd = cluster.worker_command(args.address, args.procs, tls_files(args), args.allow_public)
+    except ClusterRefused as exc:
+        raise errors.UsageError(str(exc), hint=CLUSTER_HINT) from None
+    code = cluster.run_until_interrupted(cmd)
+    if code not in (0, -2, 130):
+        raise errors.DependencyError(f"the Dask {args.command} stopped with exit code {code}", hint=CLUSTER_HINT)
 
 
 def demo_track(args: argparse.Namespace, out: Out) -> None:
@@ -191,6 +230,8 @@ def local_only(args: argparse.Namespace, out: Out) -> None:
     with local.backend_errors(skill.SKILL_DIR, getattr(args, "port", None)):
         if args.command == "serve":
             serve(args)
+        elif args.command in ("scheduler", "worker"):
+            cluster_process(args)
         else:
             demo_track(args, out)
 

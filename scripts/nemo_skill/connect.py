@@ -50,14 +50,15 @@ def renders_locally(base: str) -> bool:
 
 
 @contextmanager
-def connect(use_local: bool, language: str | None = None) -> Iterator[Api]:
+def connect(use_local: bool, language: str | None = None, jobs: int = 0, chunk_seconds: float = 30.0
+            ) -> Iterator[Api]:
     """An Api for the backend this command talks to (sessions it starts speak `language` when given); the
-    in-process local backend is stopped afterwards."""
+    in-process local backend (long renders chunked over `jobs` processes when > 1) is stopped afterwards."""
     cfg = skill.config()
     env_url = os.environ.get(API_URL_ENV, "").strip()
     server = None
     if use_local or env_url.lower() == "local":
-        server = local.start(skill.SKILL_DIR)
+        server = local.start(skill.SKILL_DIR, jobs=jobs, chunk_seconds=chunk_seconds)
         base, key, is_local = server.url, "local", True
     else:
         base = api_base(env_url or str(cfg["api"]["base_url"]))

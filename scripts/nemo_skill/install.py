@@ -24,7 +24,7 @@ SKILL_DIR = Path(__file__).resolve().parents[2]
 VENV = SKILL_DIR / ".venv"
 STAMP = "nemo-setup.json"          # written last: an environment without it is not ready, and is not used
 BEAT_MODEL = "BeatNet==1.1.3"      # the beat network's weights only (checked by SHA-256 before use): --no-deps
-EXTRAS = ("local", "captions", "captions-zh", "dev")
+EXTRAS = ("local", "captions", "captions-zh", "cluster", "dev")
 REEXEC_GUARD = "NEMO_SKILL_IN_VENV"
 NO_VENV = "NEMO_NO_VENV"           # set to run with the Python that started the script, .venv or not
 
@@ -150,8 +150,8 @@ def main(argv: list[str]) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--with", dest="extras", action="append", default=[], choices=[e for e in EXTRAS
                                                                                           if e != "local"],
-                        help="also speech recognition for captions (captions; captions-zh for Chinese too), or "
-                             "what the tests need (dev)")
+                        help="also speech recognition for captions (captions; captions-zh for Chinese too), Dask "
+                             "for renders across machines (cluster), or what the tests need (dev)")
     args = parser.parse_args(argv)
     try:
         setup(["local", *args.extras], say=lambda text: print(text, file=sys.stderr, flush=True))

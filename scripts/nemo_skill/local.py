@@ -29,9 +29,11 @@ def backend_errors(folder: Path, port: int | None = None) -> Iterator[None]:
         raise errors.DependencyError(str(exc)) from None
 
 
-def start(folder: Path, data_dir: Path | None = None) -> Any:
-    """Start the backend in a thread; returns a handle with .url and .stop()."""
+def start(folder: Path, data_dir: Path | None = None, jobs: int = 0, chunk_seconds: float = 30.0) -> Any:
+    """Start the backend in a thread; returns a handle with .url and .stop(). With `jobs` > 1, renders longer
+    than two chunks are drawn in chunks by that many processes."""
     with backend_errors(folder):
         from nemo_local.service import config, server  # the [local] extra, only in local mode
 
-        return server.start_in_thread(config.ServerConfig(data_dir=data_dir or config.default_data_dir()))
+        return server.start_in_thread(config.ServerConfig(data_dir=data_dir or config.default_data_dir(),
+                                                          chunk_jobs=jobs, chunk_seconds=chunk_seconds))

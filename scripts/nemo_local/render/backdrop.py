@@ -109,28 +109,38 @@ class Backdrop:
         if moving:
             self.glow = bloom(scene.height, scene.width), bloom(scene.height // 2, scene.width // 2)
 
-    def _open(self, number: int) -> Still | Clip:
+    def _open(self, number: int, skip: int = 0) -> Still | Clip:
         shot, scene = self.shots[number], self.scene
         frames = shot.end - shot.start
         with procs.tracked(self.group) if self.group is not None else contextlib.nullcontext():
             if shot.kind == "video":
-                return Clip(shot.path, scene.width, scene.height, frames + CROSSFADE_FRAMES, scene.fps, self.dim)
+                return Clip(shot.path, scene.width, scene.height, frames + CROSSFADE_FRAMES, scene.fps, self.dim,
+                            skip)
             return Still(shot.path, scene.width, scene.height, frames + CROSSFADE_FRAMES, shot.number, self.dim)
 
     def _prefetch(self, number: int) -> None:
         if self.pool is not None and number < len(self.shots) and (self.next is None or self.next[0] != number):
             self.next = (number, self.pool.submit(self._open, number))
 
-    def _enter(self, number: int) -> Still | Clip:
-        if self.next is not None and self.next[0] == number:
+    def _enter(self, number: int, k: int) -> Still | Clip:
+        """Shot `number`, `k` frames in. After the shot before it (k is 0) that shot stays for the crossfade;
+        after a jump (a chunk that starts mid-video) the pictures are opened where the frame needs them."""
+        follows = k == 0 and self.current is not None and self.current[0] == number - 1
+        if self.next is not None and self.next[0] == number and k == 0:
             picture = self.next[1].result()
             self.next = None
         else:
-            picture = self._open(number)
-        if self.current is not None:
-            if self.previous is not None:
-                self.previous.close()
+            picture = self._open(number, k)
+        if self.previous is not None:
+            self.previous.close()
+            self.previous = None
+        if follows and self.current is not None:
             self.previous = self.current[1]
+        elif self.current is not None:
+            self.current[1].close()
+        if not follows and number > 0 and k < CROSSFADE_FRAMES:
+            before = self.shots[number - 1]
+            self.previous = self._open(number - 1, self.shots[number].start + k - before.start)
         self.current = (number, picture)
         return picture
 
@@ -142,9 +152,9 @@ class Backdrop:
         i = beat.index
         number = bisect.bisect_right(self.starts, i) - 1
         fresh = self.current is None or self.current[0] != number
-        picture = self._enter(number) if fresh or self.current is None else self.current[1]
         shot = self.shots[number]
         k = i - shot.start
+        picture = self._enter(number, k) if fresh or self.current is None else self.current[1]
         picture.draw(k, frame, beat.dx, beat.dy)
         if k >= CROSSFADE_FRAMES and self.previous is not None:
             self.previous.close()

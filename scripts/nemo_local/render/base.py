@@ -68,13 +68,18 @@ class Rendered:
     audio_kbps: int
     video_kbps: int | None          # the capped rate; None: quality-based (CRF), no cap
     smaller: bool = False           # the frame or audio rate was lowered to meet the size cap
+    chunks: int = 1                 # drawn as this many chunks (on other processes or machines), joined
 
     def as_dict(self) -> dict[str, Any]:
         return {"width": self.width, "height": self.height, "seconds": round(self.seconds, 3),
-                "audioKbps": self.audio_kbps, "videoKbps": self.video_kbps, "smaller": self.smaller}
+                "audioKbps": self.audio_kbps, "videoKbps": self.video_kbps, "smaller": self.smaller,
+                "chunks": self.chunks}
 
 
 class Renderer(Protocol):
     def render(self, job: RenderJob) -> Rendered:
         """Write job.output, reporting progress in [0, 1]; raise RenderError or Cancelled."""
+
+    def close(self) -> None:
+        """Let go of worker processes and cluster connections."""
 

@@ -3,7 +3,7 @@
 How a video is made (read this before adding a visual feature):
 
     draft (t/tt/sg/d/m)  ->  engine.MusicRenderer  ->  layers, bottom first  ->  one yuv420p Frame  ->  Encoder
-                                  |                     (engine.layers_for builds the list)
+                                  |                     (stack.layers_for builds the list)
                               analysis -> Timing        backdrop     video track (tt=0): photos, clips, cover art or a
                               (beats, drops, levels)                 gradient; cuts, pans, transitions (backdrop.py)
                                                         flash        the drop's bloom over whatever is below
@@ -19,7 +19,12 @@ How a video is made (read this before adding a visual feature):
 - A layer is a small object with `draw(frame, beat)` and `close()`. It prepares what it can once, in its
   constructor, from the `Scene`; `draw` paints frame `beat.index` into the shared frame, in place, and must
   not keep references to the frame between calls. Layers are drawn one after another into the same buffer;
-  the order is the list `engine.layers_for` builds.
+  the order is the list `stack.layers_for` builds.
+- Frame i depends on the frame index, not on which frames were drawn before it: randomness is seeded by the
+  frame (the shake, each spark burst), pictures seek to their place in the shot. A layer whose look carries over
+  frames (the bars' fall, the wave's peak, the rings) also has `settle(beat)`: the renderer shows it the
+  `styles.SETTLE_FRAMES` frames before a window that starts mid-video (a chunk), without drawing, so a render
+  cut into chunks shows what a single pass shows.
 - The renderer owns everything else: timing, the per-frame `Beat` (pulse, drop, colour, shake), the audio
   blocks, the encoder, the poster, progress and cancellation. A layer never encodes, never sleeps, never
   looks at the draft's words: the director already turned words into the draft.
@@ -35,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -103,6 +108,12 @@ class Layer(Protocol):
 
     def close(self) -> None:
         """Release processes and threads; called once, also after an error or a cancel."""
+
+
+@runtime_checkable
+class Settles(Protocol):
+    def settle(self, beat: Beat) -> None:
+        """Take this frame's state (what carries over to the next frame) without drawing."""
 
 
 def beats(timing: Timing, accent: Colour, hot: Colour, width: int, height: int,

@@ -18,6 +18,24 @@ from nemo_local.render.settings import EncodeSettings
 log = logging.getLogger("nemo_local")
 
 
+def audio_args(audio: Path, volume: float, settings: EncodeSettings, start: float = 0.0, chain: str = "") -> list[str]:
+    """The audio input (the second, after the video) and how it is encoded: AAC from `start` s, through `chain`
+    (loudness, fades) or at `volume`. A single pass and the join of a chunked render make the same audio."""
+    args = ["-ss", f"{start:.3f}"] if start > 0 else []
+    args += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0"]
+    filters = [f"volume={volume:.3f}"] if abs(volume - 1.0) > 1e-3 and not chain else []
+    filters += [chain] if chain else []     # loudness normalisation sets the level itself
+    if filters:
+        args += ["-af", ",".join(filters)]
+    return [*args, "-c:a", "aac", "-b:a", f"{settings.audio_kbps}k", "-ac", str(settings.audio_channels)]
+
+
+def mp4_args(frames: int, output: Path) -> list[str]:
+    """Exactly `frames` frames into an MP4 that plays while it downloads, with no metadata carried over."""
+    return ["-frames:v", str(frames), "-map_metadata", "-1", "-map_chapters", "-1", "-movflags", "+faststart",
+            "-f", "mp4", str(output)]
+
+
 class Encoder:
     """Feed exactly `frames` frames with write(); the output has H.264 yuv420p video and AAC audio."""
 
@@ -31,18 +49,10 @@ class Encoder:
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0"]
         if audio is not None:
-            if audio_start > 0:
-                cmd += ["-ss", f"{audio_start:.3f}"]
-            cmd += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0"]
-            filters = [f"volume={volume:.3f}"] if abs(volume - 1.0) > 1e-3 and not audio_filter else []
-            filters += [audio_filter] if audio_filter else []     # loudness normalisation sets the level itself
-            if filters:
-                cmd += ["-af", ",".join(filters)]
-            cmd += ["-c:a", "aac", "-b:a", f"{settings.audio_kbps}k", "-ac", str(settings.audio_channels)]
+            cmd += audio_args(audio, volume, settings, audio_start, audio_filter)
         # BT.709 is tagged in the stream by x264 itself: ffmpeg's -colorspace options would make it convert
         # every frame (measured: 40 % more CPU for the same output).
-        cmd += [*settings.video_args(), "-frames:v", str(frames), "-map_metadata", "-1", "-map_chapters", "-1",
-                "-movflags", "+faststart", "-f", "mp4", str(output)]
+        cmd += [*settings.video_args(), *mp4_args(frames, output)]
         self._proc = procs.popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
         if hasattr(fcntl, "F_SETPIPE_SZ") and self._proc.stdin is not None:
             with contextlib.suppress(OSError):   # the system may cap pipe sizes; the default works too

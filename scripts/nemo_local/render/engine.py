@@ -10,62 +10,35 @@ with the track: frames are drawn one at a time and audio is streamed.
 
 from __future__ import annotations
 
+import logging
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from nemo_local.draft import Kind, duration_of, meta_of, segments_of
 from nemo_local.media.ffmpeg import probe
-from nemo_local.render import spoken
-from nemo_local.render.audio import loudness_filter, pcm_blocks
-from nemo_local.render.backdrop import Backdrop, shots
+from nemo_local.render import chunks, spoken
+from nemo_local.render.audio import loudness_filter
+from nemo_local.render.backdrop import shots
 from nemo_local.render.base import Cancelled, Rendered, RenderError, RenderJob
-from nemo_local.render.captions import Captions, max_chars
+from nemo_local.render.captions import max_chars
 from nemo_local.render.colour import yuv
-from nemo_local.render.compose import Layer, Scene, beats
-from nemo_local.render.encode import Encoder
-from nemo_local.render.frame import Frame
-from nemo_local.render.layers import Flash, ProgressBar, Sparks, Titles, Visualizer, hot_colour
-from nemo_local.render.lyrics import LyricLines, lyric_chars
+from nemo_local.render.compose import Scene
+from nemo_local.render.drawing import Sound, draw_window, settle_start
+from nemo_local.render.layers import hot_colour
+from nemo_local.render.lyrics import lyric_chars
 from nemo_local.render.mix import mix_clip_sound
-from nemo_local.render.overlays import Logo, LowerThird
 from nemo_local.render.settings import EncodeSettings
 from nemo_local.render.timing import Timing, build
 from nemo_skill.destinations import Fit, fit_cap
 
-SAMPLES_PER_FRAME = 400
+log = logging.getLogger("nemo_local")
 PREVIEW_SIDE = 640          # a preview is small and short: the look, in seconds
 PREVIEW_SECONDS = 10.0
 FADE_S = 0.25               # the fade at each end of a clip cut from the middle of the audio
-
-
-def layers_for(scene: Scene) -> list[Layer]:
-    """The draft's tracks as layers, bottom first: pictures, the drop's flash, the visualizer (unless
-    `m.visualizer` is false), sparks, titles, lower thirds, the logo, captions, the progress bar."""
-    visualizer = Visualizer(scene) if scene.meta.get("visualizer", True) is not False else None
-    out: list[Layer] = [Backdrop(scene, visualizer.style.stage if visualizer else None), Flash(scene)]
-    if visualizer:
-        out.append(visualizer)
-    out.append(Sparks(scene, on_beats=visualizer is not None and scene.meta.get("style") == "rings"))
-    texts = scene.segments(Kind.TEXT)
-    if any(seg.get("kind") != "lower_third" for seg in texts):
-        out.append(Titles(scene))
-    out += [LowerThird(scene, str(seg.get("text") or ""), str(seg.get("sub") or ""), float(seg.get("s", 0)),
-                       float(seg.get("d", 6000))) for seg in texts
-            if seg.get("kind") == "lower_third" and (seg.get("text") or seg.get("sub"))]
-    logo = scene.sources.get(str(scene.meta.get("logo")))
-    if logo is not None:
-        out.append(Logo(scene, logo))
-    if scene.captions:
-        lit = scene.meta.get("caption_highlight", True) is not False
-        out.append(LyricLines(scene, scene.captions, lit) if scene.meta.get("lyrics") else
-                   Captions(scene, scene.captions, lit))
-    if scene.meta.get("progress_bar"):
-        out.append(ProgressBar(scene))
-    return out
 
 
 def encode_settings(job: RenderJob, meta: dict[str, Any], seconds: float, width: int, height: int
@@ -99,16 +72,18 @@ def preview_window(timing: Timing, seconds: float, origin: int = 0) -> range:
     return range(first, first + count)
 
 
-def write_poster(frame: Frame, path: Path) -> None:
-    """The frame as a JPEG (BT.709 limited-range YUV to sRGB); like the MP4, the caller renames it when done."""
-    y = (frame.y.astype(np.float32) - 16) * 1.164
-    u = np.repeat(np.repeat(frame.u.astype(np.float32) - 128, 2, 0), 2, 1)
-    v = np.repeat(np.repeat(frame.v.astype(np.float32) - 128, 2, 0), 2, 1)
-    rgb = np.stack([y + 1.793 * v, y - 0.213 * u - 0.533 * v, y + 2.112 * u], axis=-1)
-    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(path, format="JPEG", quality=88)
-
-
 class MusicRenderer:
+    """The renderer. With a `farm`, a render longer than two chunks is cut into chunks of `chunk_seconds` drawn
+    there (other processes, other machines) and joined; without one, every render is one pass here."""
+
+    def __init__(self, farm: chunks.Farm | None = None, chunk_seconds: float = chunks.CHUNK_S) -> None:
+        self.farm = farm
+        self.chunk_seconds = chunk_seconds
+
+    def close(self) -> None:
+        if self.farm is not None:
+            self.farm.close()
+
     def render(self, job: RenderJob) -> Rendered:
         meta = meta_of(job.draft)
         width, height = job.frame_size()
@@ -165,8 +140,10 @@ class MusicRenderer:
             cap = int(meta["max_bytes"]) if fit is not None else None
             drops = [int(d) for d in timing.drop_frames if origin <= d < frames - fps]
             poster = -1 if preview else drops[0] + fps if drops else origin + (frames - origin) // 3
+            track = Sound(sound, 0.0, 1.0, audio_filter) if sound is not None else \
+                Sound(audio, start, volume, audio_filter)
             for _ in range(3):   # a size cap is met, not hoped for: encode again at a lower rate when it was missed
-                self._loop(job, scene, volume, settings, min(poster, frames - 1), window, audio_filter, sound)
+                drawn_in = self._encode(job, scene, settings, window, track, min(poster, frames - 1))
                 size = job.output.stat().st_size
                 if cap is None or size <= cap:
                     break
@@ -177,7 +154,8 @@ class MusicRenderer:
         finally:
             if sound is not None:
                 sound.unlink(missing_ok=True)
-        return Rendered(width, height, seconds, settings.audio_kbps, settings.video_kbps, fit.smaller if fit else False)
+        return Rendered(width, height, seconds, settings.audio_kbps, settings.video_kbps, fit.smaller if fit else False,
+                        drawn_in)
 
     @staticmethod
     def _clip_sound(job: RenderJob, scene: Scene, start: float, seconds: float, volume: float) -> Path | None:
@@ -192,32 +170,50 @@ class MusicRenderer:
             return None
         return mix_clip_sound(scene.audio, sounds, start, seconds, job.output.with_suffix(".wav"), volume)
 
-    def _loop(self, job: RenderJob, scene: Scene, volume: float, settings: EncodeSettings, poster: int,
-              window: range, audio_filter: str = "", sound: Path | None = None) -> None:
-        """Draw every frame of `window` through the layers, bottom first, into one frame and encode it."""
-        fps, width, height = scene.fps, scene.width, scene.height
-        frame = Frame(width, height)
-        beat_at = beats(scene.timing, scene.accent, scene.hot, width, height)
-        start = window.start / fps
-        blocks = pcm_blocks(scene.audio, SAMPLES_PER_FRAME * fps, SAMPLES_PER_FRAME, len(window), start)
-        step = max(1, len(window) // 100)
-        layers = layers_for(scene)
+    def _encode(self, job: RenderJob, scene: Scene, settings: EncodeSettings, window: range, sound: Sound,
+                poster: int) -> int:
+        """Draw and encode `window`: in one pass, or cut into chunks for the farm when it is long enough (a chunk
+        sees the frames before it, from the window's start on, as the single pass did). How many chunks."""
+        parts = chunks.plan(window, round(self.chunk_seconds * scene.fps), [shot.start for shot in shots(scene)],
+                            scene.timing.beat_frames.tolist(), scene.fps) if self.farm is not None else []
+        if len(parts) < 2:
+            draw_window(scene, job.output, settings, window, window.start, sound, poster, job.poster,
+                        lambda f: job.progress(0.03 + 0.97 * f), job.cancelled)
+            job.progress(1.0)
+            return 1
+        work = [chunks.Part(n, part, settle_start(part, window.start), settings, poster if poster in part else -1)
+                for n, part in enumerate(parts)]
+        self._chunked(job, scene, work, settings, sound, len(window))
+        return len(work)
+
+    def _chunked(self, job: RenderJob, scene: Scene, work: list[chunks.Part], settings: EncodeSettings,
+                 sound: Sound, frames: int) -> None:
+        """The chunks on the farm (drawn here when the farm is lost), joined with the audio made once."""
+        assert self.farm is not None
+        got: dict[int, chunks.PartResult] = {}
+
+        def done(result: chunks.PartResult) -> None:
+            got[result.number] = result
+            job.progress(0.03 + 0.94 * len(got) / len(work))
+
         try:
-            with Encoder(job.output, width, height, fps, len(window), sound or scene.audio, volume, settings,
-                         0.0 if sound else start, audio_filter) as encoder:
-                for index, samples in zip(window, blocks, strict=True):
-                    if index % 15 == 0 and job.cancelled():
-                        raise Cancelled()
-                    beat = beat_at(index, samples)
-                    for layer in layers:
-                        layer.draw(frame, beat)
-                    encoder.write(frame.data.data)
-                    if index == poster and job.poster is not None:
-                        write_poster(frame, job.poster)
-                    if index % step == 0:
-                        job.progress(0.03 + 0.97 * (index - window.start) / len(window))
-                encoder.finish()
-        finally:
-            for layer in layers:
-                layer.close()
+            got.update(self.farm.run(scene, work, job.cancelled, done))
+        except chunks.FarmLost as exc:
+            log.warning("the render farm was lost (%s); drawing the %d chunks left here", exc,
+                        len(work) - len(exc.finished))
+            got.update(exc.finished)
+            for part in work:
+                if part.number not in got:
+                    if job.cancelled():
+                        raise Cancelled() from None
+                    done(chunks.render_part(scene, part))
+        with tempfile.TemporaryDirectory(prefix="nemo-join-", dir=job.output.parent) as folder:
+            videos = []
+            for part in work:
+                result = got[part.number]
+                videos.append(Path(folder) / f"{part.number:05d}.mp4")
+                videos[-1].write_bytes(result.video)
+                if result.poster is not None and job.poster is not None:
+                    job.poster.write_bytes(result.poster)
+            chunks.join(videos, job.output, frames, settings, sound)
         job.progress(1.0)

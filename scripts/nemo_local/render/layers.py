@@ -13,7 +13,8 @@ from nemo_local.draft import Kind
 from nemo_local.render.colour import hex_rgb
 from nemo_local.render.compose import FLASH_FROM, Beat, Colour, Scene
 from nemo_local.render.frame import Frame, Overlay, text_overlay
-from nemo_local.render.styles import STYLES, Moment, Particles, make_style
+from nemo_local.render.particles import Particles
+from nemo_local.render.styles import STYLES, Moment, make_style
 
 FLASH_LEVELS = 4
 TITLE_FADE_MS = 250
@@ -92,10 +93,17 @@ class Visualizer:
                                 timing.bands.shape[1], scene.fps)
         self.timing = timing
 
-    def draw(self, frame: Frame, beat: Beat) -> None:
+    def _moment(self, beat: Beat) -> Moment:
         i = beat.index
-        self.style.draw(frame, Moment(i, beat.samples, self.timing.bands[i], float(self.timing.level[i]),
-                                      beat.pulse, beat.drop, beat.colour, beat.dx, beat.dy, beat.still))
+        return Moment(i, beat.samples, self.timing.bands[i], float(self.timing.level[i]), beat.pulse, beat.drop,
+                      beat.colour, beat.dx, beat.dy, beat.still)
+
+    def settle(self, beat: Beat) -> None:
+        """See the frame without drawing it: the bars' fall, the wave's peak and the rings carry over frames."""
+        self.style.settle(self._moment(beat))
+
+    def draw(self, frame: Frame, beat: Beat) -> None:
+        self.style.draw(frame, self._moment(beat))
 
     def close(self) -> None:
         pass

@@ -127,19 +127,26 @@ class Clip:
     """A video clip for one shot: ffmpeg decodes it at the output's rate and size (filled, centre-cropped),
     loops it when it is shorter than the shot, mutes it, and dims it in the same pass."""
 
-    def __init__(self, path: Path, width: int, height: int, frames: int, fps: int, dim: float) -> None:
+    def __init__(self, path: Path, width: int, height: int, frames: int, fps: int, dim: float,
+                 skip: int = 0) -> None:
+        """`skip`: start that many frames into the shot (a chunk that starts mid-shot). The frames before it are
+        decoded and dropped before they are scaled: a seek would land on a neighbouring frame whenever the clip's
+        rate is not the video's, and a shot is a bar or two long."""
         self.name = path.name
         self.frame = Frame(width, height)
         self.buffer = memoryview(self.frame.data.data).cast("B")
         self.started = False
-        vf = (f"fps={fps},scale={width}:{height}:force_original_aspect_ratio=increase:flags=bilinear,"
+        trim = f"trim=start_frame={skip}," if skip > 0 else ""
+        vf = (f"fps={fps},{trim}scale={width}:{height}:force_original_aspect_ratio=increase:flags=bilinear,"
               f"crop={width}:{height},format=yuv420p")
         if dim < 0.999:
             vf += f",lutyuv=y=16+(val-16)*{dim:.3f}:u=128+(val-128)*{dim:.3f}:v=128+(val-128)*{dim:.3f}"
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.proc = procs.popen(
-            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-stream_loop", "-1", "-i", str(path),
-             "-an", "-sn", "-dn", "-vf", vf, "-frames:v", str(frames), "-f", "rawvideo", "-pix_fmt", "yuv420p",
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-stream_loop", "-1",
+             "-i", str(path),
+             "-an", "-sn", "-dn", "-vf", vf, "-frames:v", str(max(1, frames - skip)), "-f", "rawvideo", "-pix_fmt",
+             "yuv420p",
              "pipe:1"], stdout=subprocess.PIPE, stderr=self._log)
 
     def _read(self) -> bool:

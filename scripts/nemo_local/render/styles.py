@@ -112,9 +112,16 @@ class Wave:
         np.copyto(frame.u[half_rows, half_cols], strip[1], where=half)
         np.copyto(frame.v[half_rows, half_cols], strip[2], where=half)
 
-    def draw(self, frame: Frame, m: Moment) -> None:
+    def settle(self, m: Moment) -> None:
+        """Carry the frame's state (the slowly falling peak the line is scaled by) without drawing. Any peak
+        older than SETTLE_FRAMES has fallen under the floor, so a render that starts mid-video and settles that
+        many frames first draws what a single pass draws."""
         s = m.samples
         self.peak = max(float(np.abs(s).max()) if len(s) else 0.0, self.peak * 0.97, 0.05)
+
+    def draw(self, frame: Frame, m: Moment) -> None:
+        self.settle(m)
+        s = m.samples
         xs = np.linspace(0, len(s) - 1, self.cols + 1)
         smooth = np.convolve(s, np.ones(5, np.float32) / 5, mode="same")
         curve = self.taper * np.interp(xs, np.arange(len(s)), smooth).astype(np.float32) / self.peak
@@ -179,8 +186,12 @@ class Bars:
         np.copyto(frame.u[top // 2: (top + h) // 2, left // 2: (left + w) // 2], strip[1][: h // 2], where=half)
         np.copyto(frame.v[top // 2: (top + h) // 2, left // 2: (left + w) // 2], strip[2][: h // 2], where=half)
 
-    def draw(self, frame: Frame, m: Moment) -> None:
+    def settle(self, m: Moment) -> None:
+        """The bars fall 18 % a frame from their last height (0.82^SETTLE_FRAMES is under 1e-8)."""
         self.smooth = np.maximum(m.bands, self.smooth * 0.82)
+
+    def draw(self, frame: Frame, m: Moment) -> None:
+        self.settle(m)
         gain = self.max_h * (0.7 + 0.35 * m.pulse)
         levels = np.minimum(4 + self.smooth**1.6 * gain, self.max_h)  # a soft knee: loud parts do not all hit the top
         heights = levels[self.band_of_col][None, :]
@@ -279,8 +290,11 @@ class Circle(_Polar):
         self.across = coverage(np.where(frac < solid, inside, outside) * arc).astype(np.float32)
         self.smooth = np.zeros(bands, np.float32)
 
-    def draw(self, frame: Frame, m: Moment) -> None:
+    def settle(self, m: Moment) -> None:
         self.smooth = np.maximum(m.bands, self.smooth * 0.82)
+
+    def draw(self, frame: Frame, m: Moment) -> None:
+        self.settle(m)
         radius = self.size * 0.2 * (1 + 0.18 * m.pulse + 0.12 * m.drop)
         length = (6 + self.smooth**1.6 * self.size * 0.22)[self.band]   # stays inside the region: no flat tops
         along = coverage(np.minimum(self.r - radius, radius + length - self.r))
@@ -292,16 +306,22 @@ class Circle(_Polar):
 class Rings(_Polar):
     """A core that follows loudness and rings that every beat sends outwards."""
 
+    LIFE_S = 1.2
+
     def __init__(self, width: int, height: int, fps: int) -> None:
         super().__init__(width, height, 1.0)
         self.fps = fps
         self.born: list[int] = []
 
-    def draw(self, frame: Frame, m: Moment) -> None:
+    def settle(self, m: Moment) -> None:
+        """The rings alive at this frame: the beats of the last LIFE_S seconds (at most six)."""
         if m.pulse >= 0.999:
             self.born = [*self.born[-5:], m.index]
-        life = 1.2 * self.fps
-        self.born = [b for b in self.born if m.index - b < life]
+        self.born = [b for b in self.born if m.index - b < self.LIFE_S * self.fps]
+
+    def draw(self, frame: Frame, m: Moment) -> None:
+        self.settle(m)
+        life = self.LIFE_S * self.fps
         base = self.size * 0.1
         rings = np.zeros_like(self.r)
         for born in self.born:
@@ -314,60 +334,9 @@ class Rings(_Polar):
         self.place(frame, m, core, brighten(m.colour, 60 * m.pulse))
 
 
-class Particles:
-    """Sparks: bursts from the centre, falling and fading. Each burst's particles come from a generator seeded by
-    the burst's frame, so what a frame shows depends on the bursts before it, not on which frames were drawn."""
-
-    def __init__(self, width: int, height: int, fps: int, seed: int = 3) -> None:
-        self.width, self.height, self.fps, self.seed = width, height, fps, seed
-        self.size = max(2, even(min(width, height) / 270))
-        offsets = np.arange(self.size)
-        self.oy, self.ox = (a.ravel() for a in np.meshgrid(offsets, offsets, indexing="ij"))
-        self.clear()
-
-    @property
-    def lifetime(self) -> int:
-        """Frames after which every particle of a burst is gone (life <= 1, less 1 / (1.6 fps) a frame)."""
-        return int(np.ceil(1.6 * self.fps)) + 2
-
-    def clear(self) -> None:
-        self.pos = np.zeros((0, 2), np.float32)
-        self.vel = np.zeros((0, 2), np.float32)
-        self.life = np.zeros(0, np.float32)
-
-    def burst(self, index: int, count: int, speed: float) -> None:
-        rng = np.random.default_rng((self.seed, index))
-        angle = rng.uniform(0, 2 * np.pi, count)
-        magnitude = rng.uniform(0.3, 1.0, count) * speed * min(self.width, self.height) / self.fps
-        centre = np.array([self.width / 2, self.height / 2], np.float32)
-        self.pos = np.concatenate([self.pos, np.tile(centre, (count, 1))])[-800:]
-        self.vel = np.concatenate([self.vel, np.stack([np.cos(angle), np.sin(angle)], 1) * magnitude[:, None]])[-800:]
-        self.life = np.concatenate([self.life, rng.uniform(0.6, 1.0, count).astype(np.float32)])[-800:]
-
-    def step(self) -> None:
-        """One frame on: move, fall, fade; the dead and the gone-off-frame are dropped."""
-        if len(self.life) == 0:
-            return
-        self.pos += self.vel
-        self.vel[:, 1] += 0.15 * self.height / self.fps / self.fps * 30
-        self.vel *= 0.985
-        self.life -= 1.0 / (1.6 * self.fps)
-        alive = (self.life > 0) & (self.pos[:, 0] >= 0) & (self.pos[:, 0] < self.width - self.size) \
-            & (self.pos[:, 1] >= 0) & (self.pos[:, 1] < self.height - self.size)
-        self.pos, self.vel, self.life = self.pos[alive], self.vel[alive], self.life[alive]
-
-    def paint(self, frame: Frame, colour: Colour) -> None:
-        if len(self.life) == 0:
-            return
-        xs = (self.pos[:, 0].astype(int) & ~1)[:, None] + self.ox[None, :]
-        ys = (self.pos[:, 1].astype(int) & ~1)[:, None] + self.oy[None, :]
-        luma = (16 + (min(235.0, colour[0] + 60) - 16) * self.life)[:, None].repeat(len(self.ox), 1)
-        frame.y[ys.ravel(), xs.ravel()] = np.maximum(frame.y[ys.ravel(), xs.ravel()], luma.ravel().astype(np.uint8))
-        frame.u[ys.ravel() // 2, xs.ravel() // 2] = int(colour[1])
-        frame.v[ys.ravel() // 2, xs.ravel() // 2] = int(colour[2])
-
-
 STYLES = ("wave", "bars", "circle", "rings")
+SETTLE_FRAMES = 100   # frames a style must see (settle) before the first it draws, to draw what a single pass
+                      # draws: 0.97^100 < 0.05 (the wave's floor), 0.82^100 < 1e-8, 100 > 1.2 s of rings at 60 fps
 
 
 def make_style(name: str, width: int, height: int, bands: int, fps: int) -> Wave | Bars | Circle | Rings:

@@ -53,6 +53,14 @@ class ServerConfig:
     render_budget_base_s: float = 120.0    # a render may take this long plus `factor` x its length, then it stops
     render_budget_factor: float = 3.0
     max_queued_renders_per_user: int = 4
+    # Renders longer than two chunks are cut into chunks of `chunk_seconds` drawn on a Dask cluster (`cluster`, a
+    # scheduler address; see render/cluster.py for the safety rules) or by `chunk_jobs` processes on this machine.
+    # Neither set: every render is one pass in the render worker's thread, as before.
+    cluster: str | None = None
+    cluster_tls: tuple[Path, Path, Path] | None = None     # CA, certificate, key for a tls:// scheduler
+    cluster_allow_public: bool = False
+    chunk_jobs: int = 0
+    chunk_seconds: float = 30.0
     # Fault injection and test controls need this secret in X-Admin-Secret (written 0600 to the data dir).
     admin_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     # When set, every API request needs it in X-Server-Key: required to serve beyond loopback.

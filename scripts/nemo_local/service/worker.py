@@ -17,12 +17,26 @@ from pathlib import Path
 
 from nemo_local.media import procs
 from nemo_local.render import Cancelled, RenderError, RenderJob, get_renderer
+from nemo_local.render.chunks import Farm
+from nemo_local.render.cluster import DaskFarm, TlsFiles
+from nemo_local.render.farm import LocalFarm
 from nemo_local.service.analyses import Analyses
 from nemo_local.service.config import ServerConfig
 from nemo_local.service.store import Store
 
 log = logging.getLogger("nemo_local")
 WATCH_EVERY_S = 0.2
+
+
+def farm_for(config: ServerConfig) -> Farm | None:
+    """Where chunks of long renders go: the Dask cluster, else processes here, else nowhere (one pass each).
+    Raises ClusterRefused when the cluster's address is unsafe or cannot be reached."""
+    if config.cluster:
+        tls = TlsFiles(*config.cluster_tls) if config.cluster_tls else None
+        return DaskFarm(config.cluster, tls, config.cluster_allow_public)
+    if config.chunk_jobs > 1:
+        return LocalFarm(config.chunk_jobs)
+    return None
 
 
 @dataclass
@@ -75,7 +89,7 @@ class RenderWorker:
         self.store = store
         self.config = config
         self.analyses = analyses
-        self.renderer = get_renderer()
+        self.renderer = get_renderer(farm_for(config), config.chunk_seconds)
         self._queue: queue.Queue[Ticket | None] = queue.Queue()
         self._threads = [threading.Thread(target=self._loop, name=f"render-worker-{i}", daemon=True)
                          for i in range(max(1, config.render_workers))]
@@ -106,6 +120,7 @@ class RenderWorker:
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout=max(0.1, deadline - time.monotonic()))
+        self.renderer.close()
 
     def submit(self, ticket: Ticket) -> None:
         self._queue.put(ticket)
