@@ -115,6 +115,11 @@ class TestPlan:
         far = chunks.plan(range(0, 60 * FPS), 20 * FPS, cuts=[20 * FPS + 200], beats=[40 * FPS - 40], fps=FPS)
         assert [p.start for p in far] == [0, 20 * FPS, 40 * FPS]   # more than a quarter chunk / half a second away
 
+    def test_long_videos_get_longer_chunks_about_three_per_worker(self) -> None:
+        assert chunks.chunk_length(10 * 60 * FPS, 2, FPS, 30) == 100 * FPS      # 10 min on 2 workers: 6 chunks
+        assert chunks.chunk_length(10 * 60 * FPS, 8, FPS, 30) == 30 * FPS       # never under the shortest
+        assert chunks.chunk_length(60 * FPS, 0, FPS, 30) == 30 * FPS            # no worker yet: as if one
+
     def test_no_chunk_is_shorter_than_a_second_and_a_short_render_is_one_chunk(self) -> None:
         assert chunks.plan(range(0, 25 * FPS), 20 * FPS, fps=FPS) == [range(0, 25 * FPS)]
         assert chunks.plan(range(0, 41 * FPS), 20 * FPS, fps=FPS) == [range(0, 20 * FPS), range(20 * FPS, 41 * FPS)]

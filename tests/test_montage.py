@@ -177,15 +177,15 @@ class TestWordsAboutPictures:
         later = direct("ok", draft, [song(), *PHOTOS], "bars", steady).draft
         assert later["m"]["pictures"] == [p["file_id"] for p in PHOTOS]
 
-    def test_the_rhythm_is_asked_only_for_several_pictures(self) -> None:
+    def test_the_rhythm_is_asked_once_a_turn_and_not_for_speech(self) -> None:
         asked: list[str] = []
 
         def spy(f: dict[str, Any]) -> Rhythm:
             asked.append(f["file_id"])
             return RHYTHM
-        direct("make a video", {}, [song(), PHOTOS[0]], "bars", spy)
-        assert asked == []
-        direct("make a video", {}, [song(), *PHOTOS], "bars", spy)
+        direct("make a video", {}, [song(), *PHOTOS], "bars", spy)    # the drops named, the pictures cut: once
+        assert asked == ["f_song"]
+        direct("make a video", {}, [song(), PHOTOS[0]], "bars", spy, for_speech=True)   # a podcast: no drops
         assert asked == ["f_song"]
 
 

@@ -90,7 +90,7 @@ MAX_DEPTH = 8
 Rule = tuple[str, float, float]
 # Per key: (kind, low, high). Kinds: "num" a finite number, "int", "bool", "str" (high = max length), "strs" (a list
 # of short strings, high = max items), "pairs" (a list of [from, to] short strings, high = max items), "numpairs"
-# (a list of [number, ms] whole numbers).
+# (a list of [number, ms] whole numbers), "mss" (a list of ms, high = max items).
 SEGMENT_FIELDS: dict[str, Rule] = {
     "id": ("str", 0, MAX_SHORT),          # v1, a1, t1 (title), l1 (lower third): what later turns edit
     "kind": ("str", 0, 40),               # video track: image, video, visualizer; text track: lower_third or none
@@ -109,8 +109,10 @@ META_FIELDS: dict[str, Rule] = {
     "style": ("str", 0, 40), "accent": ("str", 0, 32), "accent2": ("str", 0, 32), "background": ("str", 0, 32),
     "visualizer": ("bool", 0, 1), "frost": ("bool", 0, 1), "cover": ("bool", 0, 1), "logo": ("str", 0, MAX_SHORT),
     "title": ("str", 0, MAX_TEXT), "progress_bar": ("bool", 0, 1),
-    # the music
-    "beat_sync": ("bool", 0, 1), "drops": ("bool", 0, 1),
+    # the music; the drops the video shows (ms on the audio, as the director last worked them out: for the summary),
+    # and the user's own: placed (ms), removed (a found drop within DROP_OFF_MS of each), only the placed ones
+    "beat_sync": ("bool", 0, 1), "drops": ("bool", 0, 1), "drops_shown": ("mss", 0, 200),
+    "drops_at": ("mss", 0, 50), "drops_off": ("mss", 0, 50), "drops_only": ("bool", 0, 1),
     # the pictures cut to it: their file ids in order, beats a shot (0: one per section), the cut
     "pictures": ("strs", 0, MAX_SEGMENTS), "cut_beats": ("int", 0, 64), "transition": ("str", 0, 16),
     "clip_sound": ("bool", 0, 1), "seen": ("int", 0, 100_000),
@@ -125,6 +127,35 @@ META_FIELDS: dict[str, Rule] = {
     "trim_ms": ("int", 0, MAX_MS), "destination": ("str", 0, 40), "max_bytes": ("int", 100_000, 4_000_000_000),
     "audio_kbps": ("int", 32, 320), "preview": ("bool", 0, 1),
 }
+
+
+DROP_MOVE_MS = 4000     # a drop the user places this near a found one moves it there
+DROP_OFF_MS = 3000      # "no drop at 0:30" removes a found drop this near 0:30
+
+
+def clock(ms: float) -> str:
+    """A draft time (ms) as the user reads it: "1:23", or "1:23.5" when the tenth matters."""
+    minutes, tenths = divmod(round(ms / 100), 600)
+    whole, tenth = divmod(tenths, 10)
+    return f"{minutes}:{whole:02d}" + (f".{tenth}" if tenth else "")
+
+
+def drops_of(meta: dict[str, Any], found: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The drops a video shows, (seconds on the audio, strength 0-1): the ones found (none with `drops_only`),
+    less those the user removed (`drops_off`) or moved (a placed one within DROP_MOVE_MS), and the placed ones
+    (`drops_at`) at full strength. Empty when `drops` is off."""
+    if meta.get("drops") is False:
+        return []
+    placed = [float(t) / 1000 for t in meta.get("drops_at") or []]
+    off = [float(t) / 1000 for t in meta.get("drops_off") or []]
+    kept = [] if meta.get("drops_only") else [
+        (t, g) for t, g in found if all(abs(t - o) > DROP_OFF_MS / 1000 for o in off)
+        and all(abs(t - p) > DROP_MOVE_MS / 1000 for p in placed)]
+    return sorted([*kept, *((t, 1.0) for t in placed)])
+
+
+LISTS: dict[str, tuple[Rule, str]] = {"strs": (("str", 0, MAX_SHORT), "strings"),
+                                      "mss": (("int", 0, MAX_MS), "times in ms")}
 
 
 class DraftInvalid(ValueError):
@@ -151,11 +182,12 @@ def _check(where: str, value: Any, rule: Rule) -> None:
             _check(f"{where}[{i}][0]", pair[0], ("int", 1, 10_000))
             _check(f"{where}[{i}][1]", pair[1], ("int", 0, MAX_MS))
         return
-    if kind == "strs":
+    if kind in LISTS:
+        item_rule, items = LISTS[kind]
         if not isinstance(value, list) or len(value) > high:
-            raise DraftInvalid(f"{where} must be a list of at most {int(high)} strings")
+            raise DraftInvalid(f"{where} must be a list of at most {int(high)} {items}")
         for i, item in enumerate(value):
-            _check(f"{where}[{i}]", item, ("str", 0, MAX_SHORT))
+            _check(f"{where}[{i}]", item, item_rule)
         return
     if kind == "bool":
         if not isinstance(value, bool):

@@ -47,13 +47,7 @@ def tls(p: argparse.ArgumentParser) -> None:
 
 
 def job_count(value: str) -> int:
-    try:
-        count = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of processes") from None
-    if not 0 <= count <= 64:
-        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 64")
-    return count
+    return whole_number(value, 0, 64, "a number of processes")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,14 +172,19 @@ def language_code(value: str) -> str:
     return code.split("-")[0]
 
 
-def port_number(value: str) -> int:
+def whole_number(value: str, low: int, high: int, what: str) -> int:
+    """An argument that is a whole number from `low` to `high`, else a usage error naming `what` it should be."""
     try:
-        port = int(value)
+        number = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a port number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
-    return port
+        raise argparse.ArgumentTypeError(f"{value!r} is not {what}") from None
+    if not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"{number} is not {what} ({low}-{high})")
+    return number
+
+
+def port_number(value: str) -> int:
+    return whole_number(value, 0, 65535, "a port number")
 
 
 def seconds_value(value: str) -> float:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from nemo_local.draft import KIND, LABELS, SEGMENTS, Kind, tracks_of
+from nemo_local.draft import KIND, LABELS, SEGMENTS, Kind, clock, meta_of, tracks_of
 
 MAX_SEGMENTS = 5
+MAX_DROPS = 8
 
 
 def _seconds(ms: Any) -> float | None:
@@ -54,4 +55,14 @@ def summarize(draft: Any) -> str:
             shown += f", +{len(segments) - MAX_SEGMENTS} more"
         parts.append(f"{number}. {label}: {shown}")
     noun = "track" if len(tracks) == 1 else "tracks"
-    return f"Timeline ({len(tracks)} {noun}): " + " ".join(parts)
+    return f"Timeline ({len(tracks)} {noun}): " + " ".join(parts) + _drops(meta_of(draft))
+
+
+def _drops(meta: dict[str, Any]) -> str:
+    """' Drops: 0:56, 2:16.' when the draft says which drops the video shows."""
+    shown = meta.get("drops_shown")
+    if meta.get("drops") is False or not isinstance(shown, list) or not shown:
+        return ""
+    times = [clock(t) for t in shown[:MAX_DROPS] if isinstance(t, int | float) and not isinstance(t, bool)]
+    more = f", +{len(shown) - MAX_DROPS} more" if len(shown) > MAX_DROPS else ""
+    return f" Drops: {', '.join(times)}{more}." if times else ""

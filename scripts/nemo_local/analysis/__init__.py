@@ -20,9 +20,9 @@ from nemo_local.analysis import bar_tracker, beat_model, beat_net
 from nemo_local.analysis.beats import beat_strength, beat_times, peaks_near
 from nemo_local.analysis.downbeats import downbeats
 from nemo_local.analysis.features import FEATURE_RATE, Features, extract
-from nemo_local.analysis.structure import SILENT_DB, bar_drops, sections
+from nemo_local.analysis.structure import SILENT_DB, graded_drops, sections
 
-VERSION = 7
+VERSION = 8
 NEURAL, SIGNAL = "beatnet", "signal"
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,18 @@ class Analysis:
     downbeats: np.ndarray = field(default_factory=lambda: np.zeros(0))   # seconds; empty when nothing marks the bar
     beats_per_bar: int = 4
     tracker: str = SIGNAL        # which beat tracker found the beats
+    drop_strength: list[float] = field(default_factory=list)   # per drop, 0-1 (structure.grade); empty: all 1
+
+    def graded_drops(self) -> list[tuple[float, float]]:
+        """(time, strength) of each drop."""
+        strengths = self.drop_strength if len(self.drop_strength) == len(self.drops) else [1.0] * len(self.drops)
+        return list(zip(self.drops, strengths, strict=True))
 
     def summary(self) -> dict[str, object]:
         return {"duration": round(self.duration, 3), "tempo": round(self.tempo, 1), "beats": len(self.beats),
                 "downbeats": len(self.downbeats), "beats_per_bar": self.beats_per_bar,
-                "drops": [round(d, 2) for d in self.drops], "sections": self.sections, "tracker": self.tracker}
+                "drops": [round(d, 2) for d in self.drops], "drop_strength": self.drop_strength,
+                "sections": self.sections, "tracker": self.tracker}
 
 
 @dataclass
@@ -93,10 +100,10 @@ def neural_rhythm(path: Path, features: Features) -> Rhythm | None:
 
 def analyse_features(features: Features, rhythm: Rhythm | None = None) -> Analysis:
     r = rhythm or signal_rhythm(features)
-    found = bar_drops(features.bass, features.rms, r.beats, r.downbeats, r.strength)
-    return Analysis(features.duration, r.tempo, r.beats, r.local_tempo, found,
+    found = graded_drops(features.bass, features.rms, r.beats, r.downbeats, r.strength)
+    return Analysis(features.duration, r.tempo, r.beats, r.local_tempo, [t for t, _ in found],
                     sections(features.bands, r.beats, features.duration), features.bands, features.rms,
-                    features.onset, r.downbeats, r.beats_per_bar, r.tracker)
+                    features.onset, r.downbeats, r.beats_per_bar, r.tracker, [g for _, g in found])
 
 
 def _cache_path(path: Path) -> Path:
@@ -114,13 +121,14 @@ def analyse(path: Path, cache: bool = True) -> Analysis:
                 meta = json.loads(str(data["meta"]))
                 return Analysis(meta["duration"], meta["tempo"], data["beats"], data["local_tempo"],
                                 meta["drops"], meta["sections"], data["bands"], data["rms"], data["onset"],
-                                data["downbeats"], meta["beats_per_bar"], meta["tracker"])
+                                data["downbeats"], meta["beats_per_bar"], meta["tracker"], meta["drop_strength"])
         except (OSError, ValueError, KeyError):
             target.unlink(missing_ok=True)
     features = extract(path)
     result = analyse_features(features, neural_rhythm(path, features))
     if cache:
         meta = {"duration": result.duration, "tempo": result.tempo, "drops": result.drops,
+                "drop_strength": result.drop_strength,
                 "sections": result.sections, "beats_per_bar": result.beats_per_bar, "tracker": result.tracker}
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-analysis-", suffix=".part")
         try:

@@ -12,6 +12,8 @@ BAR_LEAD = 0.75            # of a bar before, only its first three quarters coun
 BAR_HOLD = 4               # and held for this many bars,
 BAR_HOLD_DB = 6.0          # each within this much of the track's usual bar, the first of the loudest of them,
 BAR_APART = 8              # one drop at most in this many bars,
+GRADE_FLOOR = 0.6          # a drop's strength just over the rule (the flash then still shows, smaller),
+GRADE_SPAN_DB = 12.0       # ... rising to full strength this much further over it
 MOVE_BELOW_DB = 1.0        # a drop whose downbeat has less bass rise than this moves to where the bass rises
 BEAT_STRENGTH = 0.45       # with the beat clear over those bars (mean `strength` at their beats, 0-1)
 SECTION_CONTEXT_S = 4.0
@@ -45,12 +47,24 @@ def bar_drops(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray, downbeats: n
     before the last was loud. Without downbeats there is no drop: nothing says where a phrase starts. When unsure,
     no drop: a false one flashes the screen at a random moment.
     """
+    return [time for time, _ in graded_drops(bass, rms, beats, downbeats, strength)]
+
+
+def grade(rise_db: float) -> float:
+    """How strong a drop is, 0-1, from how far the bass rises over the bars before: GRADE_FLOOR just over the
+    rule's BAR_RISE_DB (a doubtful drop: a smaller lift), 1 from BAR_RISE_DB + GRADE_SPAN_DB up (full bloom)."""
+    return round(GRADE_FLOOR + (1 - GRADE_FLOOR) * min(1.0, max(0.0, (rise_db - BAR_RISE_DB) / GRADE_SPAN_DB)), 3)
+
+
+def graded_drops(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray, downbeats: np.ndarray,
+                 strength: np.ndarray) -> list[tuple[float, float]]:
+    """The drops of `bar_drops`, each with its strength (`grade`)."""
     found = sorted(_bar_candidates(bass, rms, beats, downbeats, strength), reverse=True)
-    chosen: list[tuple[float, float]] = []               # (time, bar length)
-    for _, time, bar in found:
-        if all(abs(time - other) >= BAR_APART * bar for other, _ in chosen):
-            chosen.append((time, bar))
-    return sorted(_attack(bass, beats, time, bar) for time, bar in chosen)
+    chosen: list[tuple[float, float, float]] = []        # (time, bar length, rise)
+    for rise, time, bar in found:
+        if all(abs(time - other) >= BAR_APART * bar for other, _, _ in chosen):
+            chosen.append((time, bar, rise))
+    return sorted((_attack(bass, beats, time, bar), grade(rise)) for time, bar, rise in chosen)
 
 
 def _bar_candidates(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray, downbeats: np.ndarray,

@@ -38,6 +38,11 @@ class Rhythm:
     loud: list[bool]          # per section, the first starting at 0
     downbeats: list[float] = field(default_factory=list)   # empty when nothing marks the bar
     beats_per_bar: int = 4
+    drop_strength: list[float] = field(default_factory=list)   # per drop, 0-1; empty: all 1
+
+    def graded_drops(self) -> list[tuple[float, float]]:
+        strengths = self.drop_strength if len(self.drop_strength) == len(self.drops) else [1.0] * len(self.drops)
+        return list(zip(self.drops, strengths, strict=True))
 
 
 def rhythm_of(analysis: Any) -> Rhythm:
@@ -51,7 +56,8 @@ def rhythm_of(analysis: Any) -> Rhythm:
     median = float(np.median(means)) if means else 0.0
     return Rhythm([float(t) for t in analysis.beats], [float(t) for t in analysis.drops],
                   [float(t) for t in analysis.sections], [m >= median + LOUD_SECTION_DB for m in means],
-                  [float(t) for t in analysis.downbeats], int(analysis.beats_per_bar))
+                  [float(t) for t in analysis.downbeats], int(analysis.beats_per_bar),
+                  [float(g) for g in getattr(analysis, "drop_strength", [])])
 
 
 def _snap(time: float, beats: list[float]) -> float:

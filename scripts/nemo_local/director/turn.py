@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from nemo_local.director.drops import drop_edits, name_drops
 from nemo_local.director.look import DEFAULT_META, look
 from nemo_local.director.lyrics import Placing, consume, layout, report
 from nemo_local.director.montage import Rhythm
@@ -37,6 +38,7 @@ LOCAL_CAN = ("Local mode can: pick a style (waveform, bars, circle, pulse rings)
              "like \"it's 'Nemo', not 'nemo'\"), loudness (-14 LUFS), the music volume, beat sync, drop "
              "highlights and a progress bar.")
 QUOTED = re.compile(r'"[^"]*"|“[^”]*”|「[^」]*」|(?<!\w)\'[^\']*\'(?!\w)')
+DROP_KEYS = ("drops", "drops_at", "drops_off", "drops_only")
 NO_IMAGE = re.compile(r"\bno (?:background )?(?:image|photos?|pictures?)\b|\bremove the (?:background )?"
                       r"(?:image|photos?|pictures?)\b")
 
@@ -59,6 +61,19 @@ def default_style(skill_source: str | None) -> str:
     return "wave" if skill_source == "video-a2e" else "bars"
 
 
+def _once(ask: Callable[[dict[str, Any]], Rhythm | None]) -> Callable[[dict[str, Any]], Rhythm | None]:
+    """`ask`, called at most once for each file (by its id)."""
+    seen: dict[str, Rhythm | None] = {}
+
+    def asked(file: dict[str, Any]) -> Rhythm | None:
+        key = str(file.get("file_id"))
+        if key not in seen:
+            seen[key] = ask(file)
+        return seen[key]
+
+    return asked
+
+
 def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style: str = "bars",
            rhythm: Callable[[dict[str, Any]], Rhythm | None] | None = None, for_speech: bool = False,
            speech_of: Callable[[dict[str, Any]], Speech | None] | None = None,
@@ -69,6 +84,7 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
     the client's structured options (`destination`, `aspect`, `max_bytes`), applied after the words; `exporting`
     says the client renders right after this turn (so the reply does not ask the user to say export)."""
     first = not tracks_of(draft)
+    rhythm = _once(rhythm) if rhythm is not None else None    # the drops named and the cuts placed: one analysis
     new: dict[str, Any] = new_draft([], 0, {}) if first else copy.deepcopy(draft)
     meta = {**DEFAULT_META, "style": style, **new.get("m", {})}
     out = Direction(new)
@@ -80,6 +96,8 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
     order = picture_order(lowered, meta, files, edit, list(dict.fromkeys(
         str(s["src"]) for s in old_video if s.get("src"))))
     lowered = consume(options(edit.rest, meta, edit))      # a lyric correction ("line 3 ...") picks no style
+    drops_before = [meta.get(k) for k in DROP_KEYS]
+    lowered = drop_edits(lowered, meta, edit)                # "no drop at 0:30" is not "no drops"
     out.changes += look(words, lowered, meta, edit, first)
 
     script_before = meta.get("script")
@@ -112,6 +130,12 @@ def direct(text: str, draft: dict[str, Any], files: list[dict[str, Any]], style:
              lambda: speech_of(spoken) if speech_of is not None and asr.available(language) is None else None)
     if new_lyrics:
         report(meta, files, audio, edit, placing)
+    if audio is not None and rhythm is not None and meta.get("drops") is not False and (
+            not old_audio or old_audio[0].get("src") != audio["file_id"] or
+            drops_before != [meta.get(k) for k in DROP_KEYS]):
+        found = rhythm(audio)          # the drops found, named so that the user can correct them
+        if found is not None:
+            edit.notes.append(name_drops(meta, found.graded_drops()))
     if meta.get("clip_ms"):
         duration = max(0, min(duration - int(meta.get("clip_start_ms") or 0), int(meta["clip_ms"])))
     if meta.get("trim_ms"):

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import ctypes
 import hashlib
 import itertools
 import os
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -34,7 +36,9 @@ from nemo_local.render.drawing import Sound, draw_window
 from nemo_local.render.encode import audio_args, mp4_args
 from nemo_local.render.settings import EncodeSettings
 
-CHUNK_S = 30.0          # a chunk's length: long enough that its start-up (layers, x264, settling) is noise
+CHUNK_S = 30.0          # a chunk's shortest length: long enough that its start-up (layers, x264, settling) is noise
+WAVES = 3               # ... and longer when the video is long: about this many chunks for each worker, enough to
+                        # even out a slow worker, few enough that start-up stays small (BENCHMARKS.md)
 MIN_CHUNK_S = 1.0
 KEEP_INPUTS_S = 24 * 3600   # a worker keeps the files chunks read this long after their last use
 
@@ -103,6 +107,9 @@ class Stop(Protocol):
 
 
 class Farm(Protocol):
+    def slots(self) -> int:
+        """How many chunks it draws at once (its worker processes)."""
+
     def run(self, scene: Scene, parts: list[Part], cancelled: Callable[[], bool],
             done: Callable[[PartResult], None]) -> dict[int, PartResult]:
         """Render every part; call `done` as each comes back. Raises Cancelled (when `cancelled()`),
@@ -130,18 +137,40 @@ def input_cache() -> Path:
     return Path(tempfile.gettempdir()) / "nemo-chunk-inputs"
 
 
+def keep_freed_memory() -> None:
+    """Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_ set (to give memory back to the system), and that
+    also makes glibc map and unmap every array over 128 KB: each frame's temporaries then fault their pages in
+    afresh (measured: a chunk 22 % slower). A chunk's arrays are a few frames in size: glibc may keep them."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:   # not glibc (macOS): nothing to undo
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    libc.mallopt(m_mmap_threshold, 32 << 20)
+    libc.mallopt(m_trim_threshold, 64 << 20)
+
+
 def render_part(scene: Scene, part: Part, inputs: dict[str, Input] | None = None,
                 stop: Stop | None = None) -> PartResult:
     """Draw one chunk (in a worker process); its MP4 and poster come back as bytes."""
+    keep_freed_memory()
     started = time.monotonic()
     if inputs:
         scene = placed(scene, inputs, input_cache())
     with tempfile.TemporaryDirectory(prefix="nemo-chunk-") as folder:
         video, poster = Path(folder) / "chunk.mp4", Path(folder) / "poster.jpg"
-        draw_window(scene, video, part.settings, part.window, part.settle_from, None, part.poster, poster,
+        # stitchable: x264 writes the same headers whatever a chunk shows, so the joined stream decodes with the
+        # first chunk's headers (the concat demuxer keeps only those)
+        settings = replace(part.settings, x264=":".join(p for p in (part.settings.x264, "stitchable=1") if p))
+        draw_window(scene, video, settings, part.window, part.settle_from, None, part.poster, poster,
                     cancelled=stop.is_set if stop is not None else lambda: False)
         return PartResult(part.number, video.read_bytes(), poster.read_bytes() if poster.exists() else None,
                           time.monotonic() - started)
+
+
+def chunk_length(frames: int, slots: int, fps: int, shortest_s: float = CHUNK_S) -> int:
+    """Frames a chunk: `shortest_s`, or more so that there are about WAVES chunks per worker."""
+    return max(round(shortest_s * fps), -(-frames // (max(1, slots) * WAVES)))
 
 
 def plan(window: range, chunk_frames: int, cuts: Sequence[int] = (), beats: Sequence[int] = (),
@@ -170,15 +199,24 @@ def _nearest(points: Sequence[int], aim: int, reach: int) -> int | None:
     return min(near, key=lambda p: abs(p - aim)) if near else None
 
 
-def join(videos: list[Path], output: Path, frames: int, settings: EncodeSettings, sound: Sound | None) -> None:
-    """The chunks' video, copied as it is, with the audio encoded once under it."""
+def encode_audio(sound: Sound, settings: EncodeSettings, seconds: float, output: Path) -> subprocess.Popen[bytes]:
+    """Start encoding the video's audio on its own (while the chunks are drawn), as a single pass encodes it; a
+    second longer than the video, so that the join cuts it where a single pass's muxer does."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+           *audio_args(sound.path, sound.volume, settings, sound.start, sound.filter, alone=True),
+           "-t", f"{seconds + 1:.3f}", "-f", "mp4", str(output)]
+    return procs.popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def join(videos: list[Path], output: Path, frames: int, audio: Path | None) -> None:
+    """The chunks' video and the audio, both copied as they are, into one MP4 of `frames` frames."""
     listing = output.with_suffix(".chunks.txt")
     listing.write_text("".join(f"file '{path.resolve()}'\n" for path in videos))
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0",
            "-i", str(listing)]
-    if sound is not None:
-        cmd += audio_args(sound.path, sound.volume, settings, sound.start, sound.filter)
-    cmd += ["-c:v", "copy", *mp4_args(frames, output)]
+    if audio is not None:
+        cmd += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0"]
+    cmd += ["-c", "copy", *mp4_args(frames, output)]
     try:
         proc = procs.run(cmd, timeout=3600)
     finally:

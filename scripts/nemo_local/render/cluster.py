@@ -149,8 +149,12 @@ class DaskFarm:
             raise ClusterRefused(f"cannot reach the Dask scheduler at {address}: {exc}") from None
         self.address = address
 
-    def workers(self) -> int:
-        return len(self.client.scheduler_info().get("workers", {}))
+    def slots(self) -> int:
+        """The cluster's worker threads now (at least 1: chunks wait for a worker to come)."""
+        try:
+            return max(1, sum(self.client.nthreads().values()))
+        except Exception:   # the scheduler is gone: run() says so
+            return 1
 
     def run(self, scene: Scene, parts: list[Part], cancelled: Callable[[], bool],
             done: Callable[[PartResult], None]) -> dict[int, PartResult]:

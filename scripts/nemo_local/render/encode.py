@@ -18,11 +18,13 @@ from nemo_local.render.settings import EncodeSettings
 log = logging.getLogger("nemo_local")
 
 
-def audio_args(audio: Path, volume: float, settings: EncodeSettings, start: float = 0.0, chain: str = "") -> list[str]:
-    """The audio input (the second, after the video) and how it is encoded: AAC from `start` s, through `chain`
-    (loudness, fades) or at `volume`. A single pass and the join of a chunked render make the same audio."""
+def audio_args(audio: Path, volume: float, settings: EncodeSettings, start: float = 0.0, chain: str = "",
+               alone: bool = False) -> list[str]:
+    """The audio input (the second, after the video; or the only one, `alone`) and how it is encoded: AAC from
+    `start` s, through `chain` (loudness, fades) or at `volume`. A single pass and a chunked render (which encodes
+    it alone while the chunks are drawn) make the same audio."""
     args = ["-ss", f"{start:.3f}"] if start > 0 else []
-    args += ["-i", str(audio), "-map", "0:v:0", "-map", "1:a:0"]
+    args += ["-i", str(audio), *(["-vn"] if alone else ["-map", "0:v:0", "-map", "1:a:0"])]
     filters = [f"volume={volume:.3f}"] if abs(volume - 1.0) > 1e-3 and not chain else []
     filters += [chain] if chain else []     # loudness normalisation sets the level itself
     if filters:

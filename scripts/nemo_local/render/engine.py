@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from nemo_local.draft import Kind, duration_of, meta_of, segments_of
-from nemo_local.media.ffmpeg import probe
+from nemo_local.draft import Kind, drops_of, duration_of, meta_of, segments_of
+from nemo_local.media.ffmpeg import explain, probe
 from nemo_local.render import chunks, spoken
 from nemo_local.render.audio import loudness_filter
 from nemo_local.render.backdrop import shots
@@ -113,7 +113,8 @@ class MusicRenderer:
             width, height = fit.width, fit.height
         analysis = job.analysis(audio)
         job.progress(0.02)
-        timing = build(analysis, frames, fps, bool(meta.get("beat_sync", True)), bool(meta.get("drops", True)))
+        timing = build(analysis, frames, fps, bool(meta.get("beat_sync", True)), bool(meta.get("drops", True)),
+                       drops_of(meta, analysis.graded_drops()))
         accent_hex = str(meta.get("accent", "#36c5f0"))
         scene = Scene(width, height, fps, timing, job.draft, job.sources, audio, info.has_cover, yuv(accent_hex),
                       yuv(str(meta.get("accent2") or hot_colour(accent_hex))), origin=origin)
@@ -174,8 +175,9 @@ class MusicRenderer:
                 poster: int) -> int:
         """Draw and encode `window`: in one pass, or cut into chunks for the farm when it is long enough (a chunk
         sees the frames before it, from the window's start on, as the single pass did). How many chunks."""
-        parts = chunks.plan(window, round(self.chunk_seconds * scene.fps), [shot.start for shot in shots(scene)],
-                            scene.timing.beat_frames.tolist(), scene.fps) if self.farm is not None else []
+        parts = chunks.plan(window, chunks.chunk_length(len(window), self.farm.slots(), scene.fps, self.chunk_seconds),
+                            [shot.start for shot in shots(scene)], scene.timing.beat_frames.tolist(), scene.fps) \
+            if self.farm is not None else []
         if len(parts) < 2:
             draw_window(scene, job.output, settings, window, window.start, sound, poster, job.poster,
                         lambda f: job.progress(0.03 + 0.97 * f), job.cancelled)
@@ -196,18 +198,28 @@ class MusicRenderer:
             got[result.number] = result
             job.progress(0.03 + 0.94 * len(got) / len(work))
 
-        try:
-            got.update(self.farm.run(scene, work, job.cancelled, done))
-        except chunks.FarmLost as exc:
-            log.warning("the render farm was lost (%s); drawing the %d chunks left here", exc,
-                        len(work) - len(exc.finished))
-            got.update(exc.finished)
-            for part in work:
-                if part.number not in got:
-                    if job.cancelled():
-                        raise Cancelled() from None
-                    done(chunks.render_part(scene, part))
         with tempfile.TemporaryDirectory(prefix="nemo-join-", dir=job.output.parent) as folder:
+            audio = Path(folder) / "audio.m4a"
+            encoding = chunks.encode_audio(sound, settings, frames / scene.fps, audio)
+            try:
+                try:
+                    got.update(self.farm.run(scene, work, job.cancelled, done))
+                except chunks.FarmLost as exc:
+                    log.warning("the render farm was lost (%s); drawing the %d chunks left here", exc,
+                                len(work) - len(exc.finished))
+                    got.update(exc.finished)
+                    for part in work:
+                        if part.number not in got:
+                            if job.cancelled():
+                                raise Cancelled() from None
+                            done(chunks.render_part(scene, part))
+                _, error = encoding.communicate()
+            finally:
+                if encoding.poll() is None:
+                    encoding.kill()
+                    encoding.wait()
+            if encoding.returncode != 0:
+                raise RenderError(f"the audio could not be encoded: {explain(error.decode('utf-8', 'replace'))}")
             videos = []
             for part in work:
                 result = got[part.number]
@@ -215,5 +227,5 @@ class MusicRenderer:
                 videos[-1].write_bytes(result.video)
                 if result.poster is not None and job.poster is not None:
                     job.poster.write_bytes(result.poster)
-            chunks.join(videos, job.output, frames, settings, sound)
+            chunks.join(videos, job.output, frames, audio)
         job.progress(1.0)

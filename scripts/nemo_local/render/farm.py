@@ -35,6 +35,9 @@ class LocalFarm:
         self._pool: cf.ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
+    def slots(self) -> int:
+        return self.jobs
+
     def _executor(self) -> cf.ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:

@@ -120,8 +120,9 @@ class Sparks:
         self.bursts: dict[int, tuple[int, float]] = {}
         if on_beats:
             self.bursts.update((int(i), (14, 0.35)) for i in np.flatnonzero(timing.pulse >= 0.999))
-        if timing.drop.any():
-            self.bursts.update((int(i), (260, 0.9)) for i in timing.drop_frames)
+        for frame in timing.drop_frames if timing.drop.any() else ():
+            strength = timing.strength_at(int(frame))    # a strong drop throws 260 sparks; a doubtful one fewer
+            self.bursts[int(frame)] = (round(260 * strength), 0.9 * (0.5 + 0.5 * strength))
         self.last = -1
 
     def _advance(self, index: int) -> None:

@@ -28,19 +28,29 @@ class Timing:
     hot: np.ndarray              # (frames,) bool: inside the section a drop opened (accent colour changes)
     level: np.ndarray            # (frames,) loudness 0..1
     bands: np.ndarray            # (frames, bands) spectrum 0..1
+    drop_strength: np.ndarray | None = None   # per drop frame, 0..1 (None: all 1): the flash, shake and sparks scale
+
+    def strength_at(self, frame: int) -> float:
+        """The strength of the drop at this frame (1 when unknown)."""
+        if self.drop_strength is None:
+            return 1.0
+        where = np.flatnonzero(self.drop_frames == frame)
+        return float(self.drop_strength[where[0]]) if len(where) else 1.0
 
     def is_beat(self, index: int) -> bool:
         return bool(self.pulse[index] >= 0.999)
 
 
-def _envelope(events: np.ndarray, frames: int, decay_frames: float) -> np.ndarray:
-    """1 at each event frame, exp(-age/decay) after it, 0 before the first."""
+def _envelope(events: np.ndarray, frames: int, decay_frames: float, heights: np.ndarray | None = None
+              ) -> np.ndarray:
+    """1 (or the event's height) at each event frame, exp(-age/decay) of it after, 0 before the first."""
     if len(events) == 0:
         return np.zeros(frames, np.float32)
     index = np.arange(frames)
     last = np.searchsorted(events, index, side="right") - 1
     age = np.where(last >= 0, index - events[np.clip(last, 0, None)], np.inf)
-    return np.exp(-age / decay_frames).astype(np.float32)
+    scale = 1.0 if heights is None else heights[np.clip(last, 0, None)]
+    return (scale * np.exp(-age / decay_frames)).astype(np.float32)
 
 
 def _per_frame(values: np.ndarray, frames: int, fps: int) -> np.ndarray:
@@ -65,16 +75,21 @@ def _per_frame(values: np.ndarray, frames: int, fps: int) -> np.ndarray:
     return ((cum[ends] - cum[starts]) / (ends - starts).reshape(-1, *([1] * (values.ndim - 1)))).astype(np.float32)
 
 
-def build(analysis: Analysis, frames: int, fps: int, beat_sync: bool = True, drops: bool = True) -> Timing:
+def build(analysis: Analysis, frames: int, fps: int, beat_sync: bool = True, drops: bool = True,
+          placed: list[tuple[float, float]] | None = None) -> Timing:
+    """The per-frame timing of `frames` frames. The drops are the analysis's (graded), or `placed` ((seconds,
+    strength): what the draft says after the user's edits, `draft.drops_of`); none when `drops` is off."""
     beat_frames = np.unique(np.clip(np.round(analysis.beats * fps).astype(int), 0, frames - 1)) \
         if len(analysis.beats) else np.zeros(0, int)
-    drop_frames = np.unique(np.clip(np.round(np.array(analysis.drops) * fps).astype(int), 0, frames - 1)) \
-        if analysis.drops else np.zeros(0, int)
+    graded = (analysis.graded_drops() if placed is None else placed) if drops else []
+    by_frame = {int(np.clip(round(t * fps), 0, frames - 1)): float(g) for t, g in sorted(graded)}
+    drop_frames = np.array(sorted(by_frame), dtype=int)
+    strength = np.array([by_frame[f] for f in drop_frames], dtype=np.float32)
     pulse = _envelope(beat_frames, frames, BEAT_DECAY_S * fps) if beat_sync else np.zeros(frames, np.float32)
-    drop = _envelope(drop_frames, frames, DROP_DECAY_S * fps) if drops else np.zeros(frames, np.float32)
+    drop = _envelope(drop_frames, frames, DROP_DECAY_S * fps, strength)
     hot = np.zeros(frames, bool)
-    if drops:
-        bounds = np.array(sorted(set(analysis.sections) | set(analysis.drops)), dtype=np.float64)
+    if len(drop_frames):
+        bounds = np.array(sorted(set(analysis.sections) | {t for t, _ in graded}), dtype=np.float64)
         for start in drop_frames:
             later = bounds[bounds * fps > start + fps]          # the next boundary after this drop
             end = int(later[0] * fps) if len(later) else frames
@@ -94,4 +109,4 @@ def build(analysis: Analysis, frames: int, fps: int, beat_sync: bool = True, dro
         bands *= np.clip((loud[:, None] + 60) / 12, 0, 1)   # silence (below -60 dBFS) draws nothing
     else:
         bands = np.zeros((frames, max(1, bands_db.shape[1] if bands_db.ndim == 2 else 1)), np.float32)
-    return Timing(frames, fps, beat_frames, drop_frames, pulse, drop, hot, level, bands)
+    return Timing(frames, fps, beat_frames, drop_frames, pulse, drop, hot, level, bands, strength)
