@@ -23,6 +23,7 @@ from nemo_local.analysis.features import FEATURE_RATE, Features, extract
 from nemo_local.analysis.structure import SILENT_DB, graded_drops, sections
 
 VERSION = 8
+TEMPO_SPAN = 16            # beats a tempo is measured over (`beat_period`)
 NEURAL, SIGNAL = "beatnet", "signal"
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ class Rhythm:
 def signal_rhythm(features: Features) -> Rhythm:
     beats, bpm, local = beat_times(features.onset)
     bars, per_bar = downbeats(beats, features)
+    if len(beats) > 2:   # the tempo of the beats found, as for the network (`beat_period`)
+        bpm = 60.0 / beat_period(beats)
     return Rhythm(beats, bpm, local, bars, per_bar, SIGNAL, beat_strength(features.onset, beats))
 
 
@@ -91,11 +94,26 @@ def neural_rhythm(path: Path, features: Features) -> Rhythm | None:
     if len(beats) < 2:
         return Rhythm(beats, 0.0, np.zeros(len(beats)), np.zeros(0), per_bar, NEURAL, strength)
     bars, meter = downbeats(beats, features, peaks_near(activation[:, 1], beats, beat_net.FPS))
-    gaps = np.diff(beats)
-    gaps = np.append(gaps, gaps[-1])
-    if len(gaps) >= 5:   # a beat's tempo: the median of the gaps around it, so one moved beat does not show
-        gaps = np.median(np.lib.stride_tricks.sliding_window_view(np.pad(gaps, 2, mode="edge"), 5), axis=1)
-    return Rhythm(beats, 60.0 / float(np.median(np.diff(beats))), 60.0 / gaps, bars, meter, NEURAL, strength)
+    return Rhythm(beats, 60.0 / beat_period(beats), 60.0 / local_periods(beats), bars, meter, NEURAL, strength)
+
+
+def beat_period(beats: np.ndarray, span: int = TEMPO_SPAN) -> float:
+    """Seconds a beat: the median of runs of `span` beats, divided by `span`. The network's beats sit on its
+    frame grid (20 ms), so one gap alone is a whole number of frames (at 128 BPM 23 or 24 frames: 130.4 or 125 BPM);
+    a run of sixteen averages that out to 0.2 BPM, and a moved beat or a tempo change cannot sway the median."""
+    span = max(1, min(span, len(beats) - 1))
+    return float(np.median((beats[span:] - beats[:-span]) / span))
+
+
+def local_periods(beats: np.ndarray, span: int = 4) -> np.ndarray:
+    """Seconds a beat at each beat: the run of `span` beats around it (a 5-beat median of those, so one moved beat
+    does not show)."""
+    span = max(1, min(span, len(beats) - 1))
+    runs = (beats[span:] - beats[:-span]) / span                      # the run starting at beat i
+    periods = np.pad(runs, (span // 2, len(beats) - len(runs) - span // 2), mode="edge")
+    if len(periods) >= 5:
+        periods = np.median(np.lib.stride_tricks.sliding_window_view(np.pad(periods, 2, mode="edge"), 5), axis=1)
+    return periods
 
 
 def analyse_features(features: Features, rhythm: Rhythm | None = None) -> Analysis:
