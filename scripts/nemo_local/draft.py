@@ -140,6 +140,11 @@ def clock(ms: float) -> str:
     return f"{minutes}:{whole:02d}" + (f".{tenth}" if tenth else "")
 
 
+def graded(times: list[float], strengths: list[float]) -> list[tuple[float, float]]:
+    """(time, strength) of each drop; strength 1 for all when the strengths do not match the times (older data)."""
+    return list(zip(times, strengths if len(strengths) == len(times) else [1.0] * len(times), strict=True))
+
+
 def drops_of(meta: dict[str, Any], found: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """The drops a video shows, (seconds on the audio, strength 0-1): the ones found (none with `drops_only`),
     less those the user removed (`drops_off`) or moved (a placed one within DROP_MOVE_MS), and the placed ones

@@ -21,6 +21,7 @@ from nemo_local.analysis.beats import beat_strength, beat_times, peaks_near
 from nemo_local.analysis.downbeats import downbeats
 from nemo_local.analysis.features import FEATURE_RATE, Features, extract
 from nemo_local.analysis.structure import SILENT_DB, graded_drops, sections
+from nemo_local.draft import graded
 
 VERSION = 8
 TEMPO_SPAN = 16            # beats a tempo is measured over (`beat_period`)
@@ -46,8 +47,7 @@ class Analysis:
 
     def graded_drops(self) -> list[tuple[float, float]]:
         """(time, strength) of each drop."""
-        strengths = self.drop_strength if len(self.drop_strength) == len(self.drops) else [1.0] * len(self.drops)
-        return list(zip(self.drops, strengths, strict=True))
+        return graded(self.drops, self.drop_strength)
 
     def summary(self) -> dict[str, object]:
         return {"duration": round(self.duration, 3), "tempo": round(self.tempo, 1), "beats": len(self.beats),

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from nemo_local.analysis.features import FEATURE_RATE
-from nemo_local.draft import MAX_SEGMENTS
+from nemo_local.draft import MAX_SEGMENTS, graded
 
 MIN_SHOT_S = 0.4
 FALLBACK_SHOT_S = 4.0
@@ -41,8 +41,8 @@ class Rhythm:
     drop_strength: list[float] = field(default_factory=list)   # per drop, 0-1; empty: all 1
 
     def graded_drops(self) -> list[tuple[float, float]]:
-        strengths = self.drop_strength if len(self.drop_strength) == len(self.drops) else [1.0] * len(self.drops)
-        return list(zip(self.drops, strengths, strict=True))
+        """(time, strength) of each drop."""
+        return graded(self.drops, self.drop_strength)
 
 
 def rhythm_of(analysis: Any) -> Rhythm:
