@@ -32,7 +32,7 @@ from nemo_local.analysis import bar_tracker, beat_model, beat_net  # noqa: E402
 from nemo_local.analysis.beats import beat_strength, beat_times, peaks_near  # noqa: E402
 from nemo_local.analysis.downbeats import downbeats  # noqa: E402
 from nemo_local.analysis.features import extract  # noqa: E402
-from nemo_local.analysis.structure import bar_drops, sections  # noqa: E402
+from nemo_local.analysis.structure import drops, sections  # noqa: E402
 from nemo_local.media.synth import demo_track, write_wav  # noqa: E402
 
 
@@ -64,7 +64,7 @@ def steps_for(path: Path) -> dict[str, Callable[[], object]]:
         strength = peaks_near(activation.sum(axis=1), beats, beat_net.FPS)
     steps["downbeats"] = lambda: downbeats(beats, features, heard)
     bars = downbeats(beats, features, heard)[0]
-    steps["drops"] = lambda: bar_drops(features.bass, features.rms, beats, bars, strength)
+    steps["drops"] = lambda: drops(features, beats, bars, strength)
     steps["sections"] = lambda: sections(features.bands, beats, features.duration)
     return steps
 

@@ -20,10 +20,10 @@ from nemo_local.analysis import bar_tracker, beat_model, beat_net
 from nemo_local.analysis.beats import beat_strength, beat_times, peaks_near
 from nemo_local.analysis.downbeats import downbeats
 from nemo_local.analysis.features import FEATURE_RATE, Features, extract
-from nemo_local.analysis.structure import SILENT_DB, graded_drops, sections
+from nemo_local.analysis.structure import SILENT_DB, drops, sections
 from nemo_local.draft import graded
 
-VERSION = 8
+VERSION = 9
 TEMPO_SPAN = 16            # beats a tempo is measured over (`beat_period`)
 NEURAL, SIGNAL = "beatnet", "signal"
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def local_periods(beats: np.ndarray, span: int = 4) -> np.ndarray:
 
 def analyse_features(features: Features, rhythm: Rhythm | None = None) -> Analysis:
     r = rhythm or signal_rhythm(features)
-    found = graded_drops(features.bass, features.rms, r.beats, r.downbeats, r.strength)
+    found = drops(features, r.beats, r.downbeats, r.strength)
     return Analysis(features.duration, r.tempo, r.beats, r.local_tempo, [t for t, _ in found],
                     sections(features.bands, r.beats, features.duration), features.bands, features.rms,
                     features.onset, r.downbeats, r.beats_per_bar, r.tracker, [g for _, g in found])

@@ -1,10 +1,16 @@
-"""Track structure: section boundaries and drops (the bass and kick coming back after a build-up or break)."""
+"""Track structure: section boundaries and drops (the bass and kick coming back after a build-up or break).
+
+Drops come from two rules, one place each: `bar_drops` (the bass back on a downbeat, 9 dB over the bars before;
+fitted on Freedoom's songs) and `contrast.contrast_drops` (the beat and low end or the whole band back after a
+passage without them, by bass, air and fullness; fitted on real recordings, bench/real_drops.py). `drops` merges
+them."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from nemo_local.analysis.features import FEATURE_RATE
+from nemo_local.analysis.contrast import SCORE_LINE, contrast_at, contrast_drops, profile, recurs
+from nemo_local.analysis.features import FEATURE_RATE, Features
 
 SILENT_DB = -50.0
 BAR_RISE_DB = 9.0          # on the bar grid: the bass this much above the loudest of the two bars before
@@ -16,6 +22,7 @@ GRADE_FLOOR = 0.6          # a drop's strength just over the rule (the flash the
 GRADE_SPAN_DB = 12.0       # ... rising to full strength this much further over it
 MOVE_BELOW_DB = 1.0        # a drop whose downbeat has less bass rise than this moves to where the bass rises
 BEAT_STRENGTH = 0.45       # with the beat clear over those bars (mean `strength` at their beats, 0-1)
+SAME_DROP_BEATS = 8        # a contrast drop this near a bar drop is that drop
 SECTION_CONTEXT_S = 4.0
 SECTION_MIN_GAP_S = 8.0
 
@@ -50,10 +57,35 @@ def bar_drops(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray, downbeats: n
     return [time for time, _ in graded_drops(bass, rms, beats, downbeats, strength)]
 
 
-def grade(rise_db: float) -> float:
-    """How strong a drop is, 0-1, from how far the bass rises over the bars before: GRADE_FLOOR just over the
-    rule's BAR_RISE_DB (a doubtful drop: a smaller lift), 1 from BAR_RISE_DB + GRADE_SPAN_DB up (full bloom)."""
-    return round(GRADE_FLOOR + (1 - GRADE_FLOOR) * min(1.0, max(0.0, (rise_db - BAR_RISE_DB) / GRADE_SPAN_DB)), 3)
+def grade(rise_db: float, line_db: float = BAR_RISE_DB, span_db: float = GRADE_SPAN_DB) -> float:
+    """How strong a drop is, 0-1, from how far its rule's measure (the bass rise over the bars before) is over the
+    rule's line: GRADE_FLOOR just over it (a doubtful drop: a smaller lift), 1 from `span_db` further up (full
+    bloom)."""
+    return round(GRADE_FLOOR + (1 - GRADE_FLOOR) * min(1.0, max(0.0, (rise_db - line_db) / span_db)), 3)
+
+
+def drops(features: Features, beats: np.ndarray, downbeats: np.ndarray,
+          strength: np.ndarray) -> list[tuple[float, float]]:
+    """(time, strength) of every drop: the bar rule's, but for a lift that recurs every phrase (`contrast.recurs`,
+    measured as at least SCORE_LINE), and the contrast rule's where no bar drop is within SAME_DROP_BEATS (the
+    contrast's scale is about twice the bass rise's, so its grade spans twice as far)."""
+    decibels = profile(features, beats)
+    found = [(time, level) for time, level in graded_drops(features.bass, features.rms, beats, downbeats, strength)
+             if not _recurs(decibels, beats, time)]
+    period = float(np.median(np.diff(beats))) if len(beats) > 1 else 0.5
+    for time, contrast in contrast_drops(features, beats, downbeats, decibels):
+        near = [i for i, (other, _) in enumerate(found) if abs(other - time) < SAME_DROP_BEATS * period]
+        level = grade(contrast, SCORE_LINE, 2 * GRADE_SPAN_DB)
+        if near:
+            found[near[0]] = (found[near[0]][0], max(found[near[0]][1], level))
+        else:
+            found.append((time, level))
+    return sorted(found)
+
+
+def _recurs(decibels: np.ndarray, beats: np.ndarray, time: float) -> bool:
+    k = int(np.argmin(np.abs(beats - time)))
+    return len(decibels) > 0 and recurs(decibels, k, max(contrast_at(decibels, k), SCORE_LINE))
 
 
 def graded_drops(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray, downbeats: np.ndarray,

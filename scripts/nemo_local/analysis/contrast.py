@@ -1,0 +1,207 @@
+"""Drops heard as contrast: the beat and the low end, or the whole band, coming back after a passage without them.
+
+`structure.bar_drops` finds the bass returning on a downbeat 9 dB over the bars before. On mixed and mastered
+recordings most drops a listener hears are not that (bench/real_drops.py): drums entering after an intro without
+them while the bass plays on, a breakdown where the bass only dips 5-10 dB, a return after a stop or a fade, a
+return whose bars before still hold the previous section's tail. This module compares, at every beat, the two
+bars after it with the bars before, in four things a listener hears change, each a level per beat:
+
+- bass: 20-150 Hz power (dB);
+- air: power over 3.5 kHz (dB), where hi-hats, cymbals and snares live: drums entering show here first;
+- kick: how hard the low end is struck (`kicks`, dB): a held bass line gives little, a kick drum a lot;
+- fullness: the mean of the 48 band levels (dB): the spectrum filling in, not merely getting louder.
+
+The contrast (`_contrast`) weighs their rises (WEIGHTS): the bass and fullness against the lower of the two bars
+before and the last bar alone (the last alone when the first still holds a tail), the air and kick against four
+bars (drums are back only after a while without them), the beat just before always left out (a fill or pick-up
+belongs to the build). A drop: the contrast reaches SCORE_LINE on a downbeat (OFF_BAR_LINE elsewhere), the music
+after keeps half of it over four bars and sits near the track's usual level (not an intro's swell), the music has
+played START_S before (the first sound is no drop), no stronger drop within APART_BEATS. It lands on the beat of
+the steepest one-beat rise near (`_attack`). A section where the band carries on has little contrast; a fill of a
+beat or two at a phrase end hardly moves a level over two bars.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nemo_local.analysis.features import FEATURE_RATE, Features
+
+SPAN_BEATS = 8         # two bars after, against two bars before
+BAR_BEATS = 4
+HOLD_BEATS = 16        # the music after holds four bars
+HOLD_SHARE = 0.5       # ... keeping half its contrast over them,
+FULL_DB = 12.0         # ... its bass and fullness within this much of the track's usual beat
+AIR_HZ = 3500.0
+DRUMS_BEATS = 16       # drums (air, kick) count as back after four bars without them
+CAP_DB = 40.0          # dB of air or kick rise that count (drums entering an intro without them: 20-45 dB of air)
+KICK_FLOOR = 0.05      # kick: the mean rise of the bass level, dB a frame, over this
+WEIGHTS = np.array([1.0, 0.25, 0.25, 0.5])     # bass, air, kick, fullness
+SCORE_LINE = 12.0      # the weighted rises, dB, for a drop on a downbeat (the real recordings' tuning half),
+OFF_BAR_LINE = 18.0    # ... and for one elsewhere (or without a count of bars): the bar's phase is the tracker's
+                       # least sure guess, so an off-bar drop needs a contrast no one can miss
+APART_BEATS = 24       # one drop in six bars
+PHRASE_BEATS = 32      # eight bars: a lift that comes back each phrase is the song's accent,
+REPEAT_SHARE = 0.7     # ... when it comes back this large
+SILENCE_DB = 30.0      # a stop: the loudness this far under the track's usual,
+SILENCE_S = 0.5        # ... for this long at least
+STOP_CONTRAST = 36.0   # what the band back after a stop counts as (the most obvious drop there is: full strength)
+START_S = 4.0          # of audible music before a drop
+SILENT_DB = -50.0
+
+
+def _means(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    cum = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
+    a = np.clip(np.round(starts * FEATURE_RATE).astype(np.int64), 0, len(values))
+    b = np.clip(np.round(ends * FEATURE_RATE).astype(np.int64), 0, len(values))
+    return (cum[b] - cum[a]) / np.maximum(b - a, 1)
+
+
+def beat_levels(features: Features, beats: np.ndarray) -> np.ndarray:
+    """(beats, 4) over each beat (to the next; the last: a beat): bass and air power, kick, fullness (as power)."""
+    period = float(np.median(np.diff(beats))) if len(beats) > 1 else 0.5
+    edges = np.append(beats, beats[-1] + period)
+    starts, ends = edges[:-1], edges[1:]
+    edges_hz = np.geomspace(30.0, 5500.0, features.bands.shape[1] + 1)
+    air = (10 ** (features.bands[:, edges_hz[:-1] >= AIR_HZ].astype(np.float64) / 10)).mean(axis=1)
+    return np.stack([_means(features.bass, starts, ends), _means(air, starts, ends),
+                     _means(kicks(features.bass), starts, ends),
+                     10 ** (_means(features.bands.mean(axis=1), starts, ends) / 10)], axis=1)
+
+
+def kicks(bass: np.ndarray) -> np.ndarray:
+    """How hard the low end is struck at each frame: the rise of the bass level (dB) from the frame before, when
+    it rises. A held bass line gives little, a kick drum on every beat a lot."""
+    level = 10 * np.log10(bass.astype(np.float64) + 1e-10)
+    return np.maximum(np.diff(level, prepend=level[:1]), 0.0)
+
+
+def _decibels(mean: np.ndarray) -> np.ndarray:
+    """Levels (one row or many) in dB: kick over KICK_FLOOR (it is a mean of dB rises), the others of their power
+    (a quiet beat among loud ones counts for little, as it does to the ear)."""
+    floor = np.array([1e-10, 1e-10, KICK_FLOOR, 1e-10])
+    return 10 * np.log10(mean + floor)
+
+
+def _contrast(decibels: np.ndarray, k: int, span: int) -> float:
+    """How much `span` beats from beat k on stand out from the bars before (dB): the weighted rises (`WEIGHTS`) of
+    the median beat after over the median beat before: two bars before for bass and fullness, four for air and
+    kick (at most CAP_DB each: drums are back only after a while without them), the beat just before left out (a
+    fill or pick-up belongs to the build). Medians: what most beats do, so a tail of the last section, a fill or a
+    breath of less than half the bars before does not count, and stop-time hits (mostly rests) are no level."""
+    after = np.median(decibels[k: k + span], axis=0)
+    before = np.median(decibels[max(0, k - SPAN_BEATS): k - 1], axis=0)
+    before[1:3] = np.median(decibels[max(0, k - DRUMS_BEATS): k - 1, 1:3], axis=0)
+    rise = after - before
+    rise[1:3] = np.clip(rise[1:3], 0.0, CAP_DB)
+    return float(rise @ WEIGHTS)
+
+
+def contrast_at(decibels: np.ndarray, k: int) -> float:
+    """The contrast of the two bars from beat k on; 0 where it cannot be told (too near either end)."""
+    return _contrast(decibels, k, SPAN_BEATS) if SPAN_BEATS <= k <= len(decibels) - SPAN_BEATS else 0.0
+
+
+def scores(decibels: np.ndarray) -> np.ndarray:
+    """The contrast of the two bars from each beat on (`_contrast`); 0 where it cannot be told."""
+    out = np.zeros(len(decibels))
+    for k in range(SPAN_BEATS, len(decibels) - SPAN_BEATS + 1):
+        out[k] = _contrast(decibels, k, SPAN_BEATS)
+    return out
+
+
+def _attack(decibels: np.ndarray, k: int) -> int:
+    """The beat where the drop lands, from a beat k whose two bars after stand out (the score peaks up to two bars
+    early, while the bars before are the build's quietest): the steepest one-beat rise, bass + fullness / 2 +
+    air / 4, against the mean of the two beats before (a swell or crash leading in does not make one), from a bar
+    before k to two bars after."""
+    lo, hi = max(2, k - BAR_BEATS), min(len(decibels) - 1, k + SPAN_BEATS)
+    if hi <= lo:
+        return k
+    near = np.arange(lo, hi + 1)
+    combined = decibels @ WEIGHTS
+    return int(near[np.argmax(combined[near] - (combined[near - 1] + combined[near - 2]) / 2)])
+
+
+def profile(features: Features, beats: np.ndarray) -> np.ndarray:
+    """(beats, 4) dB: bass, air, kick and fullness over each beat, what the contrast is measured on."""
+    return _decibels(beat_levels(features, beats)) if len(beats) else np.zeros((0, 4))
+
+
+def recurs(decibels: np.ndarray, k: int, value: float) -> bool:
+    """Whether the lift at beat k (contrast `value`) comes back a phrase before or after it (PHRASE_BEATS or twice
+    that, give or take a beat) at REPEAT_SHARE of its size: the track's accent on every phrase (a bar of rest, a
+    crash and a sub-bass hit each eight bars), which a listener hears as the song's pulse, not as a drop."""
+    n = len(decibels)
+    for offset in (-2 * PHRASE_BEATS, -PHRASE_BEATS, PHRASE_BEATS, 2 * PHRASE_BEATS):
+        near = [_contrast(decibels, j, SPAN_BEATS) for j in range(k + offset - 1, k + offset + 2)
+                if SPAN_BEATS <= j <= n - SPAN_BEATS]
+        if near and max(near) >= REPEAT_SHARE * value:
+            return True
+    return False
+
+
+def contrast_drops(features: Features, beats: np.ndarray, downbeats: np.ndarray,
+                   decibels: np.ndarray | None = None) -> list[tuple[float, float]]:
+    """(time, contrast in dB) of each drop heard as contrast (see the module's doc); empty without a steady beat.
+    `decibels`: the `profile` of these beats, when already at hand."""
+    if len(beats) < 2 * SPAN_BEATS + 1:
+        return []
+    decibels = profile(features, beats) if decibels is None else decibels
+    levels_n = len(decibels)
+    score = scores(decibels)
+    period, usual = float(np.median(np.diff(beats))), np.median(decibels, axis=0)
+    audible = np.concatenate([[0], np.cumsum(20 * np.log10(features.rms + 1e-6) > SILENT_DB)])
+    chosen: list[tuple[int, float]] = []
+    for k in np.argsort(-score):
+        if score[k] < SCORE_LINE:
+            break
+        at = _attack(decibels, int(k))
+        if at < SPAN_BEATS or any(abs(at - other) < APART_BEATS for other, _ in chosen):
+            continue
+        on_bar = len(downbeats) > 0 and float(np.min(np.abs(downbeats - beats[at]))) < 0.25 * period
+        value = _contrast(decibels, at, SPAN_BEATS)
+        if value < (SCORE_LINE if on_bar else OFF_BAR_LINE) or levels_n - at < HOLD_BEATS:
+            continue
+        if _contrast(decibels, at, HOLD_BEATS) < HOLD_SHARE * _contrast(decibels, at, SPAN_BEATS):   # not a lift
+            continue
+        if (np.median(decibels[at: at + HOLD_BEATS], axis=0) < usual - FULL_DB)[[0, 3]].any():   # an intro's swell
+            continue
+        if audible[min(len(audible) - 1, int(beats[at] * FEATURE_RATE))] < START_S * FEATURE_RATE:
+            continue
+        if recurs(decibels, at, value):
+            continue
+        chosen.append((at, value))
+    found = [(float(beats[at]), value) for at, value in chosen]
+    found += [(time, value) for time, value in stops(features, beats, decibels)
+              if all(abs(time - other) >= APART_BEATS * period for other, _ in found)]
+    return sorted(found)
+
+
+def stops(features: Features, beats: np.ndarray, decibels: np.ndarray) -> list[tuple[float, float]]:
+    """(time, STOP_CONTRAST) where the band comes back after a stop: SILENCE_S or more of near silence (the
+    loudness SILENCE_DB under the track's usual), after START_S of music, then two bars near the usual level; on
+    the beat the sound returns on (or where it returns, if no beat is within a third of one). A stop that comes
+    back a phrase or two later (or earlier) is the song's breath, not a drop."""
+    loud = 20 * np.log10(features.rms.astype(np.float64) + 1e-6)
+    heard = loud > SILENT_DB
+    if len(beats) < 2 or not heard.any():
+        return []
+    quiet = np.concatenate([[False], loud < np.median(loud[heard]) - SILENCE_DB, [False]])
+    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
+    period, usual = float(np.median(np.diff(beats))), np.median(decibels, axis=0)
+    audible = np.concatenate([[0], np.cumsum(heard)])
+    ends = []
+    for start, end in zip(edges[::2], edges[1::2], strict=True):
+        if end - start < SILENCE_S * FEATURE_RATE or audible[start] < START_S * FEATURE_RATE:
+            continue
+        time = end / FEATURE_RATE
+        k = int(np.searchsorted(beats, time - period / 3))
+        if k >= len(beats) - HOLD_BEATS:
+            continue
+        if (np.median(decibels[k: k + SPAN_BEATS], axis=0) < usual - FULL_DB)[[0, 3]].any():
+            continue
+        ends.append((k, float(beats[k] if abs(beats[k] - time) <= period / 3 else time)))
+    return [(time, STOP_CONTRAST) for k, time in ends
+            if not any(abs(abs(k - other) - phrase) <= 1 for other, _ in ends
+                       for phrase in (PHRASE_BEATS, 2 * PHRASE_BEATS))]
