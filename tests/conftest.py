@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from nemo_local.analysis import beat_model
 from nemo_local.media.ffmpeg import ffmpeg_exe
 from nemo_local.media.synth import demo_track, write_wav
 from nemo_local.service.config import ServerConfig
@@ -50,6 +51,18 @@ def test_config(data_dir: Path, **overrides: Any) -> ServerConfig:
     }
     values.update(overrides)
     return ServerConfig(**values)
+
+
+@pytest.fixture(params=["beatnet", "signal"])
+def tracker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+            tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Each test that uses it runs with either beat tracker: the network's, and the signal one that runs when the
+    network's weights are not found (`pytestmark = pytest.mark.usefixtures("tracker")` for a whole module)."""
+    if request.param == "signal":
+        monkeypatch.setenv(beat_model.ENV, str(tmp_path_factory.mktemp("no-beat-model")))
+    elif not beat_model.available():
+        pytest.skip(f"the beat model is not installed: {beat_model.INSTALL}")
+    return str(request.param)
 
 
 @pytest.fixture

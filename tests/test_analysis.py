@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nemo_local.analysis import analyse, beat_model
+from nemo_local.analysis import analyse
 from nemo_local.analysis.features import FEATURE_RATE, extract
 from nemo_local.analysis.structure import bar_drops
 from nemo_local.media.ffmpeg import ffmpeg_exe
@@ -18,15 +18,7 @@ from nemo_local.media.synth import demo_track, write_wav
 TOLERANCE = 0.07
 
 
-@pytest.fixture(autouse=True, params=["beatnet", "signal"])
-def tracker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
-            tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Each behaviour below holds with either tracker; the signal one runs when the weights are not found."""
-    if request.param == "signal":
-        monkeypatch.setenv(beat_model.ENV, str(tmp_path_factory.mktemp("no-beat-model")))
-    elif not beat_model.available():
-        pytest.skip(f"the beat model is not installed: {beat_model.INSTALL}")
-    return str(request.param)
+pytestmark = pytest.mark.usefixtures("tracker")    # every test with either beat tracker (conftest.py)
 
 
 def f_measure(reference: np.ndarray, estimate: np.ndarray, tolerance: float = TOLERANCE) -> float:

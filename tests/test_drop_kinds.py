@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nemo_local.analysis import analyse, beat_model
+from nemo_local.analysis import analyse
 from nemo_local.media.synth import CHORDS, _kick, _noise_hit, write_wav
 
 RATE = 22050
@@ -22,14 +22,7 @@ BAR = 2.0
 Part = Callable[[int], dict[str, float]]      # beat index in the section -> {layer: gain}
 
 
-@pytest.fixture(autouse=True, params=["beatnet", "signal"])
-def tracker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
-            tmp_path_factory: pytest.TempPathFactory) -> str:
-    if request.param == "signal":
-        monkeypatch.setenv(beat_model.ENV, str(tmp_path_factory.mktemp("no-beat-model")))
-    elif not beat_model.available():
-        pytest.skip(f"the beat model is not installed: {beat_model.INSTALL}")
-    return str(request.param)
+pytestmark = pytest.mark.usefixtures("tracker")    # every test with either beat tracker (conftest.py)
 
 
 def full(_: int) -> dict[str, float]:
