@@ -19,8 +19,8 @@ import numpy as np
 from nemo_local.analysis import bar_tracker, beat_model, beat_net
 from nemo_local.analysis.beats import beat_strength, beat_times, peaks_near
 from nemo_local.analysis.downbeats import downbeats
-from nemo_local.analysis.features import FEATURE_RATE, Features, extract
-from nemo_local.analysis.structure import SILENT_DB, drops, sections
+from nemo_local.analysis.features import FEATURE_RATE, SILENT_DB, Features, extract
+from nemo_local.analysis.structure import drops, sections
 from nemo_local.draft import graded
 
 VERSION = 9

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nemo_local.analysis.features import FEATURE_RATE, Features
+from nemo_local.analysis.features import FEATURE_RATE, SILENT_DB, Features, heard_before
 
 SPAN_BEATS = 8         # two bars after, against two bars before
 BAR_BEATS = 4
@@ -47,7 +47,6 @@ SILENCE_DB = 30.0      # a stop: the loudness this far under the track's usual,
 SILENCE_S = 0.5        # ... for this long at least
 STOP_CONTRAST = 36.0   # what the band back after a stop counts as (the most obvious drop there is: full strength)
 START_S = 4.0          # of audible music before a drop
-SILENT_DB = -50.0
 
 
 def _means(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -148,10 +147,9 @@ def contrast_drops(features: Features, beats: np.ndarray, downbeats: np.ndarray,
     if len(beats) < 2 * SPAN_BEATS + 1:
         return []
     decibels = profile(features, beats) if decibels is None else decibels
-    levels_n = len(decibels)
     score = scores(decibels)
     period, usual = float(np.median(np.diff(beats))), np.median(decibels, axis=0)
-    audible = np.concatenate([[0], np.cumsum(20 * np.log10(features.rms + 1e-6) > SILENT_DB)])
+    audible = heard_before(features.rms)
     chosen: list[tuple[int, float]] = []
     for k in np.argsort(-score):
         if score[k] < SCORE_LINE:
@@ -161,7 +159,7 @@ def contrast_drops(features: Features, beats: np.ndarray, downbeats: np.ndarray,
             continue
         on_bar = len(downbeats) > 0 and float(np.min(np.abs(downbeats - beats[at]))) < 0.25 * period
         value = _contrast(decibels, at, SPAN_BEATS)
-        if value < (SCORE_LINE if on_bar else OFF_BAR_LINE) or levels_n - at < HOLD_BEATS:
+        if value < (SCORE_LINE if on_bar else OFF_BAR_LINE) or len(decibels) - at < HOLD_BEATS:
             continue
         if _contrast(decibels, at, HOLD_BEATS) < HOLD_SHARE * _contrast(decibels, at, SPAN_BEATS):   # not a lift
             continue
@@ -190,7 +188,7 @@ def stops(features: Features, beats: np.ndarray, decibels: np.ndarray) -> list[t
     quiet = np.concatenate([[False], loud < np.median(loud[heard]) - SILENCE_DB, [False]])
     edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
     period, usual = float(np.median(np.diff(beats))), np.median(decibels, axis=0)
-    audible = np.concatenate([[0], np.cumsum(heard)])
+    audible = heard_before(features.rms)
     ends = []
     for start, end in zip(edges[::2], edges[1::2], strict=True):
         if end - start < SILENCE_S * FEATURE_RATE or audible[start] < START_S * FEATURE_RATE:

@@ -21,6 +21,7 @@ N_BANDS = 48
 BAND_LOW, BAND_HIGH = 30.0, 5500.0
 BASS_LOW, BASS_HIGH = 20.0, 150.0
 CHROMA_LOW, CHROMA_HIGH = 150.0, 2500.0   # where chords are heard, above the bass's muddy low bins
+SILENT_DB = -50.0                  # a frame whose RMS is under this (dBFS) is silence
 BLOCK_FRAMES = 600                 # 10 s of audio per processing block: ~20 MB of STFT temporaries
 
 
@@ -36,6 +37,11 @@ class Features:
     @property
     def times(self) -> np.ndarray:
         return np.arange(len(self.onset)) / FEATURE_RATE
+
+
+def heard_before(rms: np.ndarray) -> np.ndarray:
+    """How many frames were heard (over SILENT_DB) before each frame; one entry more than there are frames."""
+    return np.concatenate([[0], np.cumsum(20 * np.log10(rms + 1e-6) > SILENT_DB)])
 
 
 def band_matrix() -> np.ndarray:

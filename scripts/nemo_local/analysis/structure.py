@@ -2,7 +2,7 @@
 
 Drops come from two rules, one place each: `bar_drops` (the bass back on a downbeat, 9 dB over the bars before;
 fitted on Freedoom's songs) and `contrast.contrast_drops` (the beat and low end or the whole band back after a
-passage without them, by bass, air and fullness; fitted on real recordings, bench/real_drops.py). `drops` merges
+passage without them, by bass, air, kick and fullness; fitted on real recordings, bench/real_drops.py). `drops` merges
 them."""
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from nemo_local.analysis.contrast import SCORE_LINE, contrast_at, contrast_drops, profile, recurs
-from nemo_local.analysis.features import FEATURE_RATE, Features
+from nemo_local.analysis.features import FEATURE_RATE, Features, heard_before
 
-SILENT_DB = -50.0
 BAR_RISE_DB = 9.0          # on the bar grid: the bass this much above the loudest of the two bars before
 BAR_LEAD = 0.75            # of a bar before, only its first three quarters count: the last is a fill or pick-up
 BAR_HOLD = 4               # and held for this many bars,
@@ -110,7 +109,7 @@ def _bar_candidates(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray, downbe
     usual = float(np.median(level[level > -80])) if (level > -80).any() else -100.0
     counts = np.diff(np.searchsorted(beats, edges - 0.01))
     regular = counts == np.median(counts[:-1])              # bars of the usual count of beats
-    audible = np.concatenate([[0], np.cumsum(20 * np.log10(rms + 1e-6) > SILENT_DB)])
+    audible = heard_before(rms)
     out = []
     for k in range(2, len(level) - 1):                   # held to the end of the track when it ends sooner
         start, bar = float(downbeats[k]), float(downbeats[k] - downbeats[k - 1])
