@@ -81,11 +81,28 @@ def truth(path: str, seconds: float) -> dict[str, object]:
     beats, downbeats = beats[beats < seconds], downbeats[downbeats < seconds]
     kicks = np.array(sorted(n.start for i in midi.instruments if i.is_drum for n in i.notes if n.pitch in KICKS))
     drums = np.array(sorted(n.start for i in midi.instruments if i.is_drum for n in i.notes))
-    return {"beats": beats.round(4).tolist(), "downbeats": downbeats.round(4).tolist(),
+    first = min((n.start for i in midi.instruments for n in i.notes), default=0.0)
+    return {"drum_entries": drum_entries(downbeats, drums, first),
+            "beats": beats.round(4).tolist(), "downbeats": downbeats.round(4).tolist(),
             "meters": sorted({f"{t.numerator}/{t.denominator}" for t in midi.time_signature_changes}) or ["4/4"],
             "tempo_changes": len(midi.get_tempo_changes()[0]),
             "character": character(beats, kicks, drums),
             "grid_fit": grid_fit(beats, np.array(sorted(n.start for i in midi.instruments for n in i.notes)))}
+
+
+def drum_entries(downbeats: np.ndarray, drums: np.ndarray, first: float) -> list[float]:
+    """Downbeats where the drums come in after four bars or more without a drum note, 4 s or more after the first
+    note, and play in each of the four bars from there; at most one in eight bars. Not the drop truth (that is
+    heard, `stem_drops`): a diagnostic of what the contrast rule finds that a low stem cannot show."""
+    out: list[float] = []
+    if len(downbeats) < 6:
+        return out
+    counts = np.diff(np.searchsorted(drums, np.append(downbeats, np.inf)))      # drum notes in each bar
+    for k in range(4, len(downbeats) - 4):
+        if counts[k - 4:k].sum() == 0 and (counts[k:k + 4] > 0).all() and downbeats[k] >= first + 4.0 \
+                and not (out and downbeats[k] - out[-1] < 8 * (downbeats[k] - downbeats[k - 1])):
+            out.append(round(float(downbeats[k]), 3))
+    return out
 
 
 def grid_fit(beats: np.ndarray, onsets: np.ndarray) -> float:
