@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nemo_local.analysis.features import FEATURE_RATE, SILENT_DB, Features, heard_before
+from nemo_local.analysis.features import FEATURE_RATE, SILENT_DB, Features, heard_before, span_means
 
 SPAN_BEATS = 8         # two bars after, against two bars before
 BAR_BEATS = 4
@@ -49,13 +49,6 @@ STOP_CONTRAST = 36.0   # what the band back after a stop counts as (the most obv
 START_S = 4.0          # of audible music before a drop
 
 
-def _means(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    cum = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
-    a = np.clip(np.round(starts * FEATURE_RATE).astype(np.int64), 0, len(values))
-    b = np.clip(np.round(ends * FEATURE_RATE).astype(np.int64), 0, len(values))
-    return (cum[b] - cum[a]) / np.maximum(b - a, 1)
-
-
 def beat_levels(features: Features, beats: np.ndarray) -> np.ndarray:
     """(beats, 4) over each beat (to the next; the last: a beat): bass and air power, kick, fullness (as power)."""
     period = float(np.median(np.diff(beats))) if len(beats) > 1 else 0.5
@@ -63,9 +56,9 @@ def beat_levels(features: Features, beats: np.ndarray) -> np.ndarray:
     starts, ends = edges[:-1], edges[1:]
     edges_hz = np.geomspace(30.0, 5500.0, features.bands.shape[1] + 1)
     air = (10 ** (features.bands[:, edges_hz[:-1] >= AIR_HZ].astype(np.float64) / 10)).mean(axis=1)
-    return np.stack([_means(features.bass, starts, ends), _means(air, starts, ends),
-                     _means(kicks(features.bass), starts, ends),
-                     10 ** (_means(features.bands.mean(axis=1), starts, ends) / 10)], axis=1)
+    return np.stack([span_means(features.bass, starts, ends), span_means(air, starts, ends),
+                     span_means(kicks(features.bass), starts, ends),
+                     10 ** (span_means(features.bands.mean(axis=1), starts, ends) / 10)], axis=1)
 
 
 def kicks(bass: np.ndarray) -> np.ndarray:
@@ -103,10 +96,7 @@ def contrast_at(decibels: np.ndarray, k: int) -> float:
 
 def scores(decibels: np.ndarray) -> np.ndarray:
     """The contrast of the two bars from each beat on (`_contrast`); 0 where it cannot be told."""
-    out = np.zeros(len(decibels))
-    for k in range(SPAN_BEATS, len(decibels) - SPAN_BEATS + 1):
-        out[k] = _contrast(decibels, k, SPAN_BEATS)
-    return out
+    return np.array([contrast_at(decibels, k) for k in range(len(decibels))])
 
 
 def _attack(decibels: np.ndarray, k: int) -> int:
@@ -120,6 +110,11 @@ def _attack(decibels: np.ndarray, k: int) -> int:
     near = np.arange(lo, hi + 1)
     combined = decibels @ WEIGHTS
     return int(near[np.argmax(combined[near] - (combined[near - 1] + combined[near - 2]) / 2)])
+
+
+def _near_usual(beats: np.ndarray, usual: np.ndarray) -> bool:
+    """Whether the median of these beats' bass and fullness is within FULL_DB of the track's usual beat."""
+    return not (np.median(beats, axis=0) < usual - FULL_DB)[[0, 3]].any()
 
 
 def profile(features: Features, beats: np.ndarray) -> np.ndarray:
@@ -161,9 +156,9 @@ def contrast_drops(features: Features, beats: np.ndarray, downbeats: np.ndarray,
         value = _contrast(decibels, at, SPAN_BEATS)
         if value < (SCORE_LINE if on_bar else OFF_BAR_LINE) or len(decibels) - at < HOLD_BEATS:
             continue
-        if _contrast(decibels, at, HOLD_BEATS) < HOLD_SHARE * _contrast(decibels, at, SPAN_BEATS):   # not a lift
+        if _contrast(decibels, at, HOLD_BEATS) < HOLD_SHARE * value:       # a lift of a bar or two, not a section
             continue
-        if (np.median(decibels[at: at + HOLD_BEATS], axis=0) < usual - FULL_DB)[[0, 3]].any():   # an intro's swell
+        if not _near_usual(decibels[at: at + HOLD_BEATS], usual):                # an intro's swell
             continue
         if audible[min(len(audible) - 1, int(beats[at] * FEATURE_RATE))] < START_S * FEATURE_RATE:
             continue
@@ -197,7 +192,7 @@ def stops(features: Features, beats: np.ndarray, decibels: np.ndarray) -> list[t
         k = int(np.searchsorted(beats, time - period / 3))
         if k >= len(beats) - HOLD_BEATS:
             continue
-        if (np.median(decibels[k: k + SPAN_BEATS], axis=0) < usual - FULL_DB)[[0, 3]].any():
+        if not _near_usual(decibels[k: k + SPAN_BEATS], usual):
             continue
         ends.append((k, float(beats[k] if abs(beats[k] - time) <= period / 3 else time)))
     return [(time, STOP_CONTRAST) for k, time in ends

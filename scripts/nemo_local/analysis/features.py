@@ -39,6 +39,14 @@ class Features:
         return np.arange(len(self.onset)) / FEATURE_RATE
 
 
+def span_means(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The mean of a per-frame series from each start to each end (seconds); 0 for an empty span."""
+    cum = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
+    a = np.clip(np.round(starts * FEATURE_RATE).astype(np.int64), 0, len(values))
+    b = np.clip(np.round(ends * FEATURE_RATE).astype(np.int64), 0, len(values))
+    return (cum[b] - cum[a]) / np.maximum(b - a, 1)
+
+
 def heard_before(rms: np.ndarray) -> np.ndarray:
     """How many frames were heard (over SILENT_DB) before each frame; one entry more than there are frames."""
     return np.concatenate([[0], np.cumsum(20 * np.log10(rms + 1e-6) > SILENT_DB)])

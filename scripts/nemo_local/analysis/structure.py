@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nemo_local.analysis.contrast import SCORE_LINE, contrast_at, contrast_drops, profile, recurs
-from nemo_local.analysis.features import FEATURE_RATE, Features, heard_before
+from nemo_local.analysis.features import FEATURE_RATE, Features, heard_before, span_means
 
 BAR_RISE_DB = 9.0          # on the bar grid: the bass this much above the loudest of the two bars before
 BAR_LEAD = 0.75            # of a bar before, only its first three quarters count: the last is a fill or pick-up
@@ -32,11 +32,8 @@ def _snap(time: float, beats: np.ndarray) -> float:
 
 def _bar_levels(bass: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Mean bass power (dB) from each start to each end, in seconds; -100 for an empty span."""
-    cum = np.concatenate([[0.0], np.cumsum(bass, dtype=np.float64)])
-    a = np.clip(np.round(starts * FEATURE_RATE).astype(np.int64), 0, len(bass))
-    b = np.clip(np.round(ends * FEATURE_RATE).astype(np.int64), 0, len(bass))
-    mean = (cum[b] - cum[a]) / np.maximum(b - a, 1)
-    return np.where(b > a, 10 * np.log10(mean + 1e-10), -100.0)
+    empty = np.round(ends * FEATURE_RATE) <= np.round(starts * FEATURE_RATE)
+    return np.where(empty, -100.0, 10 * np.log10(span_means(bass, starts, ends) + 1e-10))
 
 
 def bar_drops(bass: np.ndarray, rms: np.ndarray, beats: np.ndarray, downbeats: np.ndarray,
