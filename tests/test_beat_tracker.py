@@ -66,6 +66,30 @@ class TestBarTracker:
         assert np.array_equal(whole[0], pieces[0])
         assert whole[1] == pytest.approx(pieces[1], rel=1e-9)
 
+    def test_beats_fall_between_frames_where_the_activation_peaks(self) -> None:
+        """At 50 frames a second a beat is only ever a whole frame (20 ms) apart from the last; the beats are placed
+        at the top of the activation's peak between frames, so at 128.4 BPM (23.36 frames a beat) they keep time
+        with the music instead of jumping between 23 and 24 frames."""
+        period, first = 50 * 60 / 128.4, 10.4
+        truth = first + period * np.arange(120)
+        frames = np.arange(3000)
+        bumps = np.exp(-0.5 * ((frames[:, None] - truth[None, :]) / 1.2) ** 2)       # each beat heard ~50 ms
+        act = np.full((3000, 2), 0.01)
+        act[:, 0] += 0.85 * bumps[:, np.arange(120) % 4 != 0].sum(axis=1)
+        act[:, 1] += 0.85 * bumps[:, np.arange(120) % 4 == 0].sum(axis=1)
+        beats, _, _ = bar_tracker.track(act, fps=50)
+        assert len(beats) == len(truth)
+        error = np.abs(beats * 50 - truth)
+        on_frames = np.abs(np.round(truth) - truth)                 # what whole frames would miss by: 0.25 a beat
+        assert error.mean() < 0.06 < 0.2 < on_frames.mean() and error.max() < 0.15 < 0.45 < on_frames.max()
+        assert 60 / np.median(np.diff(beats)) == pytest.approx(128.4, abs=0.2)
+
+    def test_the_top_of_a_peak_between_frames(self) -> None:
+        curve = -(np.arange(12.0) - 5.3) ** 2                       # a parabola whose top is at 5.3
+        shift = bar_tracker.vertex(curve, np.array([5, 0, 11]))
+        assert shift[0] == pytest.approx(0.3) and shift[1] == shift[2] == 0.0       # ends stay where they are
+        assert bar_tracker.vertex(np.ones(5), np.array([2]))[0] == 0.0               # a flat top: no shift
+
     def test_periods_cover_55_to_215_bpm(self) -> None:
         periods = bar_tracker.periods(50)
         assert periods.min() == round(60 * 50 / 215) and periods.max() == round(60 * 50 / 55)

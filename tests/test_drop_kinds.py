@@ -1,7 +1,8 @@
 """Drops of every kind a listener hears on real recordings, and what is no drop, on songs built here bar by bar:
 drums entering after an intro without them (the bass held throughout), a breakdown whose bass dips only 6 dB,
-stop-time hits, a fade-out and the band back at full, a return whose bars before still hold the previous
-section's tail; and no drop at the song's start, at phrase-end fills or where a section merely continues.
+stop-time hits, a fade-out and the band back at full, the band back after a dip that fades in, a return whose
+bars before still hold the previous section's tail; and no drop at the song's start, at phrase-end fills or where
+a section merely continues.
 
 Each song: 120 BPM (a bar of 2 s) unless said; a drop is found when one drop lies within 0.5 s of it (the
 real-recording scoreboard's window) and no other is found."""
@@ -104,6 +105,15 @@ class TestDropsOfEveryKind:
             return {name: gain * 10 ** (-1.5 * i / 16) for name, gain in full(i).items()}
         found = drops_of(tmp_path, song((8, full), (4, fading), (8, full)))
         assert_one_drop_at(found, 12 * BAR)
+
+    def test_the_band_back_after_a_bar_that_fades_in_from_near_silence(self, tmp_path: Path) -> None:
+        """The sound comes back a second before the band does (as out of a fade-out dip): the drop is the band's
+        first hit, not the moment something is heard again."""
+        samples = song((8, full), (1, full), (8, full))
+        dip = slice(int(8 * BAR * RATE), int(9 * BAR * RATE))
+        ramp_db = np.linspace(-60.0, -12.0, dip.stop - dip.start)          # -30 dB crossed 1.25 s in
+        samples[dip] *= (10 ** (ramp_db / 20)).astype(np.float32)
+        assert_one_drop_at(drops_of(tmp_path, samples), 9 * BAR)
 
     def test_a_return_whose_bars_before_still_hold_the_tail_of_the_last_section(self, tmp_path: Path) -> None:
         """The break (the pad alone) is a bar and a half: the two bars before the return still hold half a bar of

@@ -23,7 +23,7 @@ from nemo_local.analysis.features import FEATURE_RATE, SILENT_DB, Features, extr
 from nemo_local.analysis.structure import drops, sections
 from nemo_local.draft import graded
 
-VERSION = 9
+VERSION = 10
 TEMPO_SPAN = 16            # beats a tempo is measured over (`beat_period`)
 NEURAL, SIGNAL = "beatnet", "signal"
 log = logging.getLogger(__name__)

@@ -99,12 +99,12 @@ def scores(decibels: np.ndarray) -> np.ndarray:
     return np.array([contrast_at(decibels, k) for k in range(len(decibels))])
 
 
-def _attack(decibels: np.ndarray, k: int) -> int:
+def _attack(decibels: np.ndarray, k: int, before: int = BAR_BEATS) -> int:
     """The beat where the drop lands, from a beat k whose two bars after stand out (the score peaks up to two bars
     early, while the bars before are the build's quietest): the steepest one-beat rise, bass + fullness / 2 +
-    air / 4, against the mean of the two beats before (a swell or crash leading in does not make one), from a bar
-    before k to two bars after."""
-    lo, hi = max(2, k - BAR_BEATS), min(len(decibels) - 1, k + SPAN_BEATS)
+    air / 4, against the mean of the two beats before (a swell or crash leading in does not make one), from
+    `before` beats before k to two bars after."""
+    lo, hi = max(2, k - before), min(len(decibels) - 1, k + SPAN_BEATS)
     if hi <= lo:
         return k
     near = np.arange(lo, hi + 1)
@@ -174,8 +174,9 @@ def contrast_drops(features: Features, beats: np.ndarray, downbeats: np.ndarray,
 def stops(features: Features, beats: np.ndarray, decibels: np.ndarray) -> list[tuple[float, float]]:
     """(time, STOP_CONTRAST) where the band comes back after a stop: SILENCE_S or more of near silence (the
     loudness SILENCE_DB under the track's usual), after START_S of music, then two bars near the usual level; on
-    the beat the sound returns on (or where it returns, if no beat is within a third of one). A stop that comes
-    back a phrase or two later (or earlier) is the song's breath, not a drop."""
+    the beat the sound returns on (or where it returns, if no beat is within a third of one), unless the band
+    comes back later, as after a fade-in: then on the steepest rise of the two bars from there (`_attack`). A stop
+    that comes back a phrase or two later (or earlier) is the song's breath, not a drop."""
     loud = 20 * np.log10(features.rms.astype(np.float64) + 1e-6)
     heard = loud > SILENT_DB
     if len(beats) < 2 or not heard.any():
@@ -194,7 +195,8 @@ def stops(features: Features, beats: np.ndarray, decibels: np.ndarray) -> list[t
             continue
         if not _near_usual(decibels[k: k + SPAN_BEATS], usual):
             continue
-        ends.append((k, float(beats[k] if abs(beats[k] - time) <= period / 3 else time)))
+        at = _attack(decibels, k, before=0)
+        ends.append((at, float(beats[at] if at > k or abs(beats[k] - time) <= period / 3 else time)))
     return [(time, STOP_CONTRAST) for k, time in ends
             if not any(abs(abs(k - other) - phrase) <= 1 for other, _ in ends
                        for phrase in (PHRASE_BEATS, 2 * PHRASE_BEATS))]
