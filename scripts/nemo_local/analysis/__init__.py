@@ -25,6 +25,7 @@ from nemo_local.draft import graded
 
 VERSION = 10
 TEMPO_SPAN = 16            # beats a tempo is measured over (`beat_period`)
+LEVEL_SLACK = 0.2          # a gap within this much (of a beat) of two beats is a beat skipped (`one_level`)
 NEURAL, SIGNAL = "beatnet", "signal"
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def neural_rhythm(path: Path, features: Features) -> Rhythm | None:
         return Rhythm(np.zeros(0), 0.0, np.zeros(0), np.zeros(0), 4, NEURAL, np.zeros(0))
     activation = beat_net.activations(path, models)
     beats, _, per_bar = bar_tracker.track(activation, beat_net.FPS)
+    beats = one_level(beats)
     strength = peaks_near(activation.sum(axis=1), beats, beat_net.FPS)
     if len(beats) < 2:
         return Rhythm(beats, 0.0, np.zeros(len(beats)), np.zeros(0), per_bar, NEURAL, strength)
@@ -103,6 +105,21 @@ def beat_period(beats: np.ndarray, span: int = TEMPO_SPAN) -> float:
     a run of sixteen averages that out to 0.2 BPM, and a moved beat or a tempo change cannot sway the median."""
     span = max(1, min(span, len(beats) - 1))
     return float(np.median((beats[span:] - beats[:-span]) / span))
+
+
+def one_level(beats: np.ndarray, slack: float = LEVEL_SLACK) -> np.ndarray:
+    """The beats with the pulse at one level for the whole track: where two beats are two of the track's beats
+    apart (`beat_period`, give or take `slack` of a beat), the beat between them is put back, midway.
+
+    The network's bar-pointer model slips to half time for a stretch now and then (a sparse passage, a breakdown:
+    on the real recordings' steady grids, bench/real_beats.py, up to 100 s of a six-minute track), and a video
+    cut on those beats would halve its pace there. A song whose score really halves its tempo is filled too (the
+    cuts keep the pace); a gap of three beats or more (a stop) is left alone."""
+    if len(beats) < TEMPO_SPAN + 2:
+        return beats
+    gaps = np.diff(beats)
+    skipped = np.abs(gaps / beat_period(beats) - 2.0) <= slack
+    return np.sort(np.concatenate([beats, beats[:-1][skipped] + gaps[skipped] / 2]))
 
 
 def local_periods(beats: np.ndarray, span: int = 4) -> np.ndarray:
