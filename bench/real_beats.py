@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from real_drops import HALVES, OUT, REFERENCE, ROOT, decoded, tracks
+from real_drops import HALVES, OUT, ROOT, decoded, reference_python, selection_arguments, tracks
 
 from nemo_local.analysis import beat_net, beat_period, neural_rhythm, signal_rhythm
 from nemo_local.analysis.features import extract
@@ -45,9 +45,7 @@ TRACKERS = ("beatnet", "signal", "frames")    # frames: the network's beats on i
 def grid(track: dict[str, Any]) -> dict[str, Any]:
     target = OUT / f"{track['name']}.grid.json"
     if not target.exists():
-        python = REFERENCE / "bin" / "python"
-        if not python.exists():
-            sys.exit("no reference environment: run python3 bench/scoreboard.py once (it makes bench/.reference)")
+        python = reference_python()
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
         subprocess.run([str(python), str(ROOT / "bench" / "real_grid.py"), str(decoded(track)), str(target)],
                        check=True, env=env)
@@ -120,14 +118,10 @@ def score(track: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="*", default=[], help="track names")
-    parser.add_argument("--half", choices=[*HALVES, "all"], default="all")
-    parser.add_argument("--json", type=Path, help="write the rows here")
+    selection_arguments(parser)
     args = parser.parse_args()
     rows = []
-    for track in tracks():
-        if (args.only and track["name"] not in args.only) or args.half not in ("all", track["half"]):
-            continue
+    for track in tracks(args.only, args.half):
         row = score(track)
         rows.append(row)
         if not row["steady"]:

@@ -42,8 +42,17 @@ TRACKERS = ("beatnet", "signal")
 HALVES = ("tune", "held-out", "held-out-2")
 
 
-def tracks() -> list[dict[str, Any]]:
-    return list(json.loads(MARKS.read_text())["tracks"])
+def tracks(only: list[str] | None = None, half: str = "all") -> list[dict[str, Any]]:
+    """The recordings of the marks file: all of them, or those named in `only`, or of one half."""
+    return [track for track in json.loads(MARKS.read_text())["tracks"]
+            if (not only or track["name"] in only) and half in ("all", track["half"])]
+
+
+def selection_arguments(parser: argparse.ArgumentParser) -> None:
+    """--only, --half and --json, as this scoreboard and bench/real_beats.py take them."""
+    parser.add_argument("--only", nargs="*", default=[], help="track names")
+    parser.add_argument("--half", choices=[*HALVES, "all"], default="all")
+    parser.add_argument("--json", type=Path, help="write the rows here")
 
 
 def decoded(track: dict[str, Any]) -> Path:
@@ -62,13 +71,17 @@ def decoded(track: dict[str, Any]) -> Path:
     return wav
 
 
-def plots(names: list[str]) -> None:
+def reference_python() -> Path:
+    """The reference environment's interpreter (librosa, matplotlib), which bench/scoreboard.py makes."""
     python = REFERENCE / "bin" / "python"
     if not python.exists():
         sys.exit("no reference environment: run python3 bench/scoreboard.py once (it makes bench/.reference)")
-    for track in tracks():
-        if names and track["name"] not in names:
-            continue
+    return python
+
+
+def plots(names: list[str]) -> None:
+    python = reference_python()
+    for track in tracks(names):
         png = OUT / f"{track['name']}.png"
         if not png.exists():
             subprocess.run([str(python), str(ROOT / "bench" / "real_plots.py"), str(decoded(track)), str(png)],
@@ -109,17 +122,13 @@ def totals(rows: list[dict[str, Any]], tracker: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", nargs="?", default="score", choices=["score", "plots"])
-    parser.add_argument("--only", nargs="*", default=[], help="track names")
-    parser.add_argument("--half", choices=[*HALVES, "all"], default="all")
-    parser.add_argument("--json", type=Path, help="write the rows here")
+    selection_arguments(parser)
     args = parser.parse_args()
     if args.what == "plots":
         plots(args.only)
         return
     rows = []
-    for track in tracks():
-        if (args.only and track["name"] not in args.only) or args.half not in ("all", track["half"]):
-            continue
+    for track in tracks(args.only, args.half):
         row = score(track)
         rows.append(row)
         marks = ", ".join(f"{t:g}" for t in track["drops"]) + (f" (doubtful {track['doubtful']})"

@@ -68,9 +68,9 @@ class TestBarTracker:
         assert whole[1] == pytest.approx(pieces[1], rel=1e-9)
 
     def test_beats_fall_between_frames_where_the_activation_peaks(self) -> None:
-        """At 50 frames a second a beat is only ever a whole frame (20 ms) apart from the last; the beats are placed
-        at the top of the activation's peak between frames, so at 128.4 BPM (23.36 frames a beat) they keep time
-        with the music instead of jumping between 23 and 24 frames."""
+        """On the network's frames (50 a second) a beat is a whole number of frames from the last; placed at the top
+        of the activation's peak between frames, beats at 128.4 BPM (23.36 frames a beat) keep time with the music
+        instead of jumping between 23 and 24 frames."""
         period, first = 50 * 60 / 128.4, 10.4
         truth = first + period * np.arange(120)
         frames = np.arange(3000)
