@@ -39,7 +39,7 @@ OUT = ROOT / "bench" / ".corpus" / "real"
 REFERENCE = ROOT / "bench" / ".reference"
 WINDOW = 0.5
 TRACKERS = ("beatnet", "signal")
-HALVES = ("tune", "held-out", "held-out-2")
+HALVES = ("tune", "held-out", "held-out-2", "held-out-3")
 
 
 def tracks(only: list[str] | None = None, half: str = "all") -> list[dict[str, Any]]:
