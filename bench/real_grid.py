@@ -92,10 +92,10 @@ def main() -> None:
         apart = float(min(apart, period - apart))
         quarters.append({"period": p, "apart_s": round(apart, 4)})
         steady &= abs(p / period - 1) <= PERIOD_AGREE and apart <= PHASE_AGREE_S
-    heard = np.flatnonzero(librosa.feature.rms(y=y, hop_length=HOP)[0] > 10 ** (-40 / 20) * np.abs(y).max())
+    loud = librosa.feature.rms(y=y, hop_length=512)[0]                   # 11.6 ms steps are fine for where
+    heard = np.flatnonzero(loud > 10 ** (-40 / 20) * np.abs(y).max()) * 512 / SR
     with open(out, "w") as handle:
-        json.dump({"start": float(times[heard[0]]) if len(heard) else 0.0,
-                   "end": float(times[min(heard[-1], len(times) - 1)]) if len(heard) else 0.0,
+        json.dump({"start": float(heard[0]) if len(heard) else 0.0, "end": float(heard[-1]) if len(heard) else 0.0,
                    "steady": bool(steady), "period": period, "phase": phase, "bpm": 60.0 / period,
                    "librosa_bpm": bpm, "quarters": quarters, "on_off": on_off(onset, times, period, phase),
                    "duration": float(len(y) / SR)}, handle, indent=1)
