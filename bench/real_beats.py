@@ -33,11 +33,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from real_drops import HALVES, OUT, ROOT, decoded, reference_python, selection_arguments, tracks
+from scoreboard import beat_match
 
 from nemo_local.analysis import beat_net, beat_period, neural_rhythm, signal_rhythm
 from nemo_local.analysis.features import extract
 
-TOLERANCE = 0.07
 LEVELS = {"half": 0.5, "same": 1.0, "double": 2.0}
 TRACKERS = ("beatnet", "signal", "frames")    # frames: the network's beats on its 20 ms frames, before `vertex`
 
@@ -50,24 +50,6 @@ def grid(track: dict[str, Any]) -> dict[str, Any]:
         subprocess.run([str(python), str(ROOT / "bench" / "real_grid.py"), str(decoded(track)), str(target)],
                        check=True, env=env)
     return dict(json.loads(target.read_text()))
-
-
-def f_measure(reference: np.ndarray, estimate: np.ndarray) -> tuple[float, list[float]]:
-    """MIREX beat F within TOLERANCE (one-to-one), and the signed error of each hit."""
-    if len(reference) == 0 or len(estimate) == 0:
-        return 0.0, []
-    used, errors = np.zeros(len(estimate), bool), []
-    for ref in reference:
-        distance = np.where(used, np.inf, np.abs(estimate - ref))
-        best = int(np.argmin(distance))
-        if distance[best] <= TOLERANCE:
-            used[best] = True
-            errors.append(float(estimate[best] - ref))
-    hits = len(errors)
-    if not hits:
-        return 0.0, []
-    precision, recall = hits / len(estimate), hits / len(reference)
-    return 2 * precision * recall / (precision + recall), errors
 
 
 def level_of(tempo: float, bpm: float) -> str:
@@ -105,11 +87,11 @@ def score(track: dict[str, Any]) -> dict[str, Any]:
         beats = beats[(beats >= g["start"] + g["period"] / 2) & (beats <= g["end"])]
         tempo = 60.0 / beat_period(beats) if len(beats) > 2 else 0.0
         level = level_of(tempo, g["bpm"])
-        best = max((f_measure(truth, beats) for truth in truths(g, level if level in LEVELS else "same")),
+        best = max((beat_match(beats, truth) for truth in truths(g, level if level in LEVELS else "same")),
                    key=lambda result: result[0])
         errors = 1000 * np.array(best[1] or [np.nan])
         shifted = {**g, "phase": g["phase"] + g["period"] / 2}
-        either = max(best[0], *(f_measure(truth, beats)[0]
+        either = max(best[0], *(beat_match(beats, truth)[0]
                                 for truth in truths(shifted, level if level in LEVELS else "same")))
         row[tracker] = {"f": round(best[0], 3), "either": round(either, 3), "level": level, "tempo": round(tempo, 2),
                         "bias_ms": round(float(np.mean(errors)), 1), "jitter_ms": round(float(np.std(errors)), 1)}

@@ -30,13 +30,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from scoreboard import REFERENCE, matches  # noqa: E402
+
 from nemo_local.analysis import analyse_features, neural_rhythm  # noqa: E402
 from nemo_local.analysis.features import extract  # noqa: E402
 from nemo_local.media.ffmpeg import ffmpeg_exe  # noqa: E402
 
 MARKS = ROOT / "bench" / "real_drops.json"
 OUT = ROOT / "bench" / ".corpus" / "real"
-REFERENCE = ROOT / "bench" / ".reference"
 WINDOW = 0.5
 TRACKERS = ("beatnet", "signal")
 HALVES = ("tune", "held-out", "held-out-2", "held-out-3")
@@ -89,11 +90,6 @@ def plots(names: list[str]) -> None:
         print(png)
 
 
-def within(a: list[float], b: list[float]) -> int:
-    """How many of `a` have one of `b` within WINDOW."""
-    return sum(any(abs(x - y) <= WINDOW for y in b) for x in a)
-
-
 def score(track: dict[str, Any]) -> dict[str, Any]:
     wav = decoded(track)
     started = time.perf_counter()
@@ -105,7 +101,7 @@ def score(track: dict[str, Any]) -> dict[str, Any]:
         analysis = analyse_features(features, rhythm)
         found = [round(t, 2) for t in analysis.drops]
         row[tracker] = {"found": found, "strength": analysis.drop_strength, "tempo": round(analysis.tempo, 1),
-                        "right": within(found, sure + maybe), "recalled": within(sure, found)}
+                        "right": matches(found, sure + maybe, WINDOW), "recalled": matches(sure, found, WINDOW)}
     row["sure"], row["seconds"] = len(sure), round(time.perf_counter() - started, 1)
     return row
 

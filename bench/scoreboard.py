@@ -118,20 +118,23 @@ def ensure_reference() -> None:
 def f_measure(found: np.ndarray, truth: np.ndarray, window: float = WINDOW, skip: float = SKIP) -> float:
     """Beat F-measure: each true beat matched by at most one found beat within `window` seconds."""
     found, truth = found[found >= skip], truth[truth >= skip]
-    if len(truth) == 0:
-        return float("nan")
-    if len(found) == 0:
-        return 0.0
-    used = np.zeros(len(found), bool)
-    hits = 0
+    return float("nan") if len(truth) == 0 else beat_match(found, truth, window)[0]
+
+
+def beat_match(found: np.ndarray, truth: np.ndarray, window: float = WINDOW) -> tuple[float, list[float]]:
+    """The F-measure of `found` against `truth` (each true beat matched by the nearest unused found beat within
+    `window` seconds), and each match's offset (found - true, seconds)."""
+    used, offsets = np.zeros(len(found), bool), []
     for t in truth:
         near = np.flatnonzero(~used & (np.abs(found - t) <= window))
         if len(near):
             k = int(near[np.argmin(np.abs(found[near] - t))])
             used[k] = True
-            hits += 1
-    precision, recall = hits / len(found), hits / len(truth)
-    return 0.0 if hits == 0 else 2 * precision * recall / (precision + recall)
+            offsets.append(float(found[k] - t))
+    if not offsets:
+        return 0.0, []
+    precision, recall = len(offsets) / len(found), len(offsets) / len(truth)
+    return 2 * precision * recall / (precision + recall), offsets
 
 
 def any_level_f(found: np.ndarray, truth: np.ndarray) -> float:

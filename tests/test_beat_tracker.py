@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nemo_local import analysis
-from nemo_local.analysis import analyse, bar_tracker, beat_model, beat_net
+from nemo_local.analysis import analyse, bar_tracker, beat_model, beat_net, one_level
 from nemo_local.media.synth import demo_track, write_wav
 
 needs_weights = pytest.mark.skipif(not beat_model.available(),
@@ -100,15 +99,15 @@ class TestOneLevel:
     def test_a_stretch_tracked_at_half_time_gets_its_beats_back(self) -> None:
         beats = np.arange(0.0, 60.0, 0.375)                              # 160 BPM for a minute
         slipped = np.concatenate([beats[beats < 40], beats[(beats >= 40) & (np.arange(len(beats)) % 2 == 0)]])
-        assert np.allclose(analysis.one_level(slipped), beats[beats <= slipped[-1]])
+        assert np.allclose(one_level(slipped), beats[beats <= slipped[-1]])
 
     def test_a_steady_track_and_its_stops_are_left_alone(self) -> None:
         beats = np.arange(0.0, 30.0, 0.5)
-        assert np.array_equal(analysis.one_level(beats), beats)
+        assert np.array_equal(one_level(beats), beats)
         stop = np.concatenate([beats[beats < 15], beats[beats >= 16.5]])  # a stop: three beats without one
-        assert np.array_equal(analysis.one_level(stop), stop)
+        assert np.array_equal(one_level(stop), stop)
         at_half = np.arange(0.0, 30.0, 1.0)                                # a whole track at one slower level
-        assert np.array_equal(analysis.one_level(at_half), at_half)
+        assert np.array_equal(one_level(at_half), at_half)
 
 
 class TestFeatures:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nemo_local.analysis.features import FEATURE_RATE, SILENT_DB, Features, heard_before, span_means
+from nemo_local.analysis.features import FEATURE_RATE, SILENT_DB, Features, beat_length, heard_before, span_means
 
 SPAN_BEATS = 8         # two bars after, against two bars before
 BAR_BEATS = 4
@@ -51,7 +51,7 @@ START_S = 4.0          # of audible music before a drop
 
 def beat_levels(features: Features, beats: np.ndarray) -> np.ndarray:
     """(beats, 4) over each beat (to the next; the last: a beat): bass and air power, kick, fullness (as power)."""
-    period = float(np.median(np.diff(beats))) if len(beats) > 1 else 0.5
+    period = beat_length(beats)
     edges = np.append(beats, beats[-1] + period)
     starts, ends = edges[:-1], edges[1:]
     edges_hz = np.geomspace(30.0, 5500.0, features.bands.shape[1] + 1)
@@ -143,7 +143,7 @@ def contrast_drops(features: Features, beats: np.ndarray, downbeats: np.ndarray,
         return []
     decibels = profile(features, beats) if decibels is None else decibels
     score = scores(decibels)
-    period, usual = float(np.median(np.diff(beats))), np.median(decibels, axis=0)
+    period, usual = beat_length(beats), np.median(decibels, axis=0)
     audible = heard_before(features.rms)
     chosen: list[tuple[int, float]] = []
     for k in np.argsort(-score):
@@ -183,7 +183,7 @@ def stops(features: Features, beats: np.ndarray, decibels: np.ndarray) -> list[t
         return []
     quiet = np.concatenate([[False], loud < np.median(loud[heard]) - SILENCE_DB, [False]])
     edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
-    period, usual = float(np.median(np.diff(beats))), np.median(decibels, axis=0)
+    period, usual = beat_length(beats), np.median(decibels, axis=0)
     audible = heard_before(features.rms)
     ends = []
     for start, end in zip(edges[::2], edges[1::2], strict=True):

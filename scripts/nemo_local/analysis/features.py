@@ -47,6 +47,11 @@ def span_means(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.n
     return (cum[b] - cum[a]) / np.maximum(b - a, 1)
 
 
+def beat_length(beats: np.ndarray, alone: float = 0.5) -> float:
+    """Seconds a beat: the median gap between beats (`alone` when there are fewer than two)."""
+    return float(np.median(np.diff(beats))) if len(beats) > 1 else alone
+
+
 def heard_before(rms: np.ndarray) -> np.ndarray:
     """How many frames were heard (over SILENT_DB) before each frame; one entry more than there are frames."""
     return np.concatenate([[0], np.cumsum(20 * np.log10(rms + 1e-6) > SILENT_DB)])

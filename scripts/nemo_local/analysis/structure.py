@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nemo_local.analysis.contrast import SCORE_LINE, contrast_at, contrast_drops, profile, recurs
-from nemo_local.analysis.features import FEATURE_RATE, Features, heard_before, span_means
+from nemo_local.analysis.features import FEATURE_RATE, Features, beat_length, heard_before, span_means
 
 BAR_RISE_DB = 9.0          # on the bar grid: the bass this much above the loudest of the two bars before
 BAR_LEAD = 0.75            # of a bar before, only its first three quarters count: the last is a fill or pick-up
@@ -68,7 +68,7 @@ def drops(features: Features, beats: np.ndarray, downbeats: np.ndarray,
     decibels = profile(features, beats)
     found = [(time, level) for time, level in graded_drops(features.bass, features.rms, beats, downbeats, strength)
              if not _recurs(decibels, beats, time)]
-    period = float(np.median(np.diff(beats))) if len(beats) > 1 else 0.5
+    period = beat_length(beats)
     for time, contrast in contrast_drops(features, beats, downbeats, decibels):
         near = [i for i, (other, _) in enumerate(found) if abs(other - time) < SAME_DROP_BEATS * period]
         level = grade(contrast, SCORE_LINE, 2 * GRADE_SPAN_DB)
@@ -128,7 +128,7 @@ def _attack(bass: np.ndarray, beats: np.ndarray, downbeat: float, bar: float) ->
     """The downbeat found, when the bass rises there (its level over a beat against the beat before); when it
     does not, the bar was counted from the wrong beat (the bar's phase is the tracker's least sure guess) and the
     drop moves to the steepest rise within half a bar, on the nearest beat if that is within a third of a beat."""
-    beat = float(np.median(np.diff(beats))) if len(beats) > 1 else bar / 4
+    beat = beat_length(beats, bar / 4)
     width = max(1, int(beat * FEATURE_RATE))
     level = 10 * np.log10(np.convolve(bass.astype(np.float64), np.ones(width) / width, mode="full")[width - 1:] + 1e-10)
     lo = max(width, int((downbeat - bar / 2) * FEATURE_RATE))
