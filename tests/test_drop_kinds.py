@@ -121,6 +121,19 @@ class TestDropsOfEveryKind:
         found = drops_of(tmp_path, song((8.5, full), (1.5, pad), (8, full)))
         assert_one_drop_at(found, 10 * BAR)
 
+    def test_the_band_back_after_a_bar_where_only_the_pad_holds(self, tmp_path: Path) -> None:
+        """No silence (the chord rings on), and the bar is three of the seven beats the contrast weighs before: too
+        few to move their median. Only the low end gone for a bar, and back, says it."""
+        found = drops_of(tmp_path, song((8, full), (1, pad), (8, full)))
+        assert_one_drop_at(found, 9 * BAR)
+
+    def test_the_bass_and_then_the_drums_arriving_a_phrase_apart(self, tmp_path: Path) -> None:
+        """An intro that steps up each phrase: the bass arrives under the pad, eight bars later the drums. The
+        second lift comes a phrase after the first, but from the level the first one raised: a step up, each a
+        drop, not an accent the song repeats."""
+        found = drops_of(tmp_path, song((8, pad), (8, no_drums), (8, full)))
+        assert len(found) == 2 and abs(found[0] - 8 * BAR) <= 0.5 and abs(found[1] - 16 * BAR) <= 0.5, found
+
 
 class TestWhatIsNoDrop:
     def test_the_full_band_from_the_first_beat(self, tmp_path: Path) -> None:
@@ -149,6 +162,14 @@ class TestWhatIsNoDrop:
         def phrases(i: int) -> dict[str, float]:
             return {"bass": 0.25, "pad": 0.08} if i % 32 >= 24 else full(i)
         assert drops_of(tmp_path, song((48, phrases))) == []
+
+    def test_a_riff_whose_low_end_rests_three_beats_in_ten(self, tmp_path: Path) -> None:
+        """Kick and bass for seven beats, three without them (hats and the chord on), across the bar lines: each
+        return alone looks like the band back after a stop, but a stop that comes round every few bars is the
+        riff."""
+        def riff(i: int) -> dict[str, float]:
+            return full(i) if i % 10 < 7 else {"hat": 0.1, "pad": 0.08}
+        assert drops_of(tmp_path, song((24, riff))) == []
 
     def test_a_second_of_silence_closing_every_phrase(self, tmp_path: Path) -> None:
         samples = song((48, full))

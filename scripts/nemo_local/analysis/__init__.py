@@ -23,7 +23,7 @@ from nemo_local.analysis.features import FEATURE_RATE, SILENT_DB, Features, extr
 from nemo_local.analysis.structure import drops, sections
 from nemo_local.draft import graded
 
-VERSION = 10
+VERSION = 11
 TEMPO_SPAN = 16            # beats a tempo is measured over (`beat_period`)
 LEVEL_SLACK = 0.2          # a gap within this much (of a beat) of two beats is a beat skipped (`one_level`)
 NEURAL, SIGNAL = "beatnet", "signal"

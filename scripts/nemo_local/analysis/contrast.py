@@ -18,7 +18,10 @@ belongs to the build). A drop: the contrast reaches SCORE_LINE on a downbeat (OF
 after keeps half of it over four bars and sits near the track's usual level (not an intro's swell), the music has
 played START_S before (the first sound is no drop), no stronger drop within APART_BEATS. It lands on the beat of
 the steepest one-beat rise near (`_attack`). A section where the band carries on has little contrast; a fill of a
-beat or two at a phrase end hardly moves a level over two bars.
+beat or two at a phrase end hardly moves a level over two bars. A lift that comes back each phrase from where the
+music stood is the song's accent (`recurs`); one from a level the last lift raised is a step up. Stops (`stops`):
+the band back after a silence, or after the low end rested for half a bar or more while a chord rang on, unless
+the rest is a riff's (the low end rests again within four bars) or comes back each phrase.
 """
 
 from __future__ import annotations
@@ -43,8 +46,11 @@ OFF_BAR_LINE = 18.0    # ... and for one elsewhere (or without a count of bars):
 APART_BEATS = 24       # one drop in six bars
 PHRASE_BEATS = 32      # eight bars: a lift that comes back each phrase is the song's accent,
 REPEAT_SHARE = 0.7     # ... when it comes back this large
+STEP_SHARE = 0.5       # ... from a level the first lift raised less than this much of it
 SILENCE_DB = 30.0      # a stop: the loudness this far under the track's usual,
-SILENCE_S = 0.5        # ... for this long at least
+SILENCE_S = 0.5        # ... for this long at least;
+BASSLESS_BEATS = 2.0   # or the low end alone this far under its usual for two beats at least (a chord rings on),
+CLEAR_BEATS = 16       # ... with no other rest of the low end of a beat within four bars either side (a riff's)
 STOP_CONTRAST = 36.0   # what the band back after a stop counts as (the most obvious drop there is: full strength)
 START_S = 4.0          # of audible music before a drop
 
@@ -75,16 +81,20 @@ def _decibels(mean: np.ndarray) -> np.ndarray:
     return 10 * np.log10(mean + floor)
 
 
+def _before(decibels: np.ndarray, k: int) -> np.ndarray:
+    """The levels of the bars before beat k as `_contrast` measures them (the beat just before left out)."""
+    before = np.median(decibels[max(0, k - SPAN_BEATS): k - 1], axis=0)
+    before[1:3] = np.median(decibels[max(0, k - DRUMS_BEATS): k - 1, 1:3], axis=0)
+    return before
+
+
 def _contrast(decibels: np.ndarray, k: int, span: int) -> float:
     """How much `span` beats from beat k on stand out from the bars before (dB): the weighted rises (`WEIGHTS`) of
     the median beat after over the median beat before: two bars before for bass and fullness, four for air and
     kick (at most CAP_DB each: drums are back only after a while without them), the beat just before left out (a
     fill or pick-up belongs to the build). Medians: what most beats do, so a tail of the last section, a fill or a
     breath of less than half the bars before does not count, and stop-time hits (mostly rests) are no level."""
-    after = np.median(decibels[k: k + span], axis=0)
-    before = np.median(decibels[max(0, k - SPAN_BEATS): k - 1], axis=0)
-    before[1:3] = np.median(decibels[max(0, k - DRUMS_BEATS): k - 1, 1:3], axis=0)
-    rise = after - before
+    rise = np.median(decibels[k: k + span], axis=0) - _before(decibels, k)
     rise[1:3] = np.clip(rise[1:3], 0.0, CAP_DB)
     return float(rise @ WEIGHTS)
 
@@ -124,14 +134,18 @@ def profile(features: Features, beats: np.ndarray) -> np.ndarray:
 
 def recurs(decibels: np.ndarray, k: int, value: float) -> bool:
     """Whether the lift at beat k (contrast `value`) comes back a phrase before or after it (PHRASE_BEATS or twice
-    that, give or take a beat) at REPEAT_SHARE of its size: the track's accent on every phrase (a bar of rest, a
-    crash and a sub-bass hit each eight bars), which a listener hears as the song's pulse, not as a drop."""
+    that, give or take a beat) at REPEAT_SHARE of its size, from where the music stood before it: the track's
+    accent on every phrase (a bar of rest, a crash and a sub-bass hit each eight bars), which a listener hears as
+    the song's pulse, not as a drop. A lift a phrase on from a level the first one raised (an intro stacking a
+    layer each phrase, a drop after it) is a step up, not an accent."""
     n = len(decibels)
     for offset in (-2 * PHRASE_BEATS, -PHRASE_BEATS, PHRASE_BEATS, 2 * PHRASE_BEATS):
-        near = [_contrast(decibels, j, SPAN_BEATS) for j in range(k + offset - 1, k + offset + 2)
-                if SPAN_BEATS <= j <= n - SPAN_BEATS]
-        if near and max(near) >= REPEAT_SHARE * value:
-            return True
+        for j in range(k + offset - 1, k + offset + 2):
+            if not SPAN_BEATS <= j <= n - SPAN_BEATS or _contrast(decibels, j, SPAN_BEATS) < REPEAT_SHARE * value:
+                continue
+            early, late = min(j, k), max(j, k)
+            if (_before(decibels, late) - _before(decibels, early)) @ WEIGHTS < STEP_SHARE * value:
+                return True
     return False
 
 
@@ -172,31 +186,50 @@ def contrast_drops(features: Features, beats: np.ndarray, downbeats: np.ndarray,
 
 
 def stops(features: Features, beats: np.ndarray, decibels: np.ndarray) -> list[tuple[float, float]]:
-    """(time, STOP_CONTRAST) where the band comes back after a stop: SILENCE_S or more of near silence (the
-    loudness SILENCE_DB under the track's usual), after START_S of music, then two bars near the usual level; on
-    the beat the sound returns on (or where it returns, if no beat is within a third of one), unless the band
-    comes back later, as after a fade-in: then on the steepest rise of the two bars from there (`_attack`). A stop
-    that comes back a phrase or two later (or earlier) is the song's breath, not a drop."""
-    loud = 20 * np.log10(features.rms.astype(np.float64) + 1e-6)
-    heard = loud > SILENT_DB
-    if len(beats) < 2 or not heard.any():
+    """(time, STOP_CONTRAST) where the band comes back after a stop (`_rests`), after START_S of music, then two
+    bars near the usual level; on the beat the sound returns on (or where it returns, if no beat is within a third
+    of one), unless the band comes back later, as after a fade-in: then on the steepest rise of the two bars from
+    there (`_attack`). A stop that comes back a phrase or two later (or earlier) is the song's breath, not a drop."""
+    if len(beats) < 2 or not (20 * np.log10(features.rms + 1e-6) > SILENT_DB).any():
         return []
-    quiet = np.concatenate([[False], loud < np.median(loud[heard]) - SILENCE_DB, [False]])
-    edges = np.flatnonzero(np.diff(quiet.astype(np.int8)))
     period, usual = beat_length(beats), np.median(decibels, axis=0)
     audible = heard_before(features.rms)
-    ends = []
-    for start, end in zip(edges[::2], edges[1::2], strict=True):
-        if end - start < SILENCE_S * FEATURE_RATE or audible[start] < START_S * FEATURE_RATE:
-            continue
+    ends: list[tuple[int, float]] = []
+    for start, end in _rests(features, period):
         time = end / FEATURE_RATE
         k = int(np.searchsorted(beats, time - period / 3))
-        if k >= len(beats) - HOLD_BEATS:
+        if audible[start] < START_S * FEATURE_RATE or k >= len(beats) - HOLD_BEATS:
             continue
         if not _near_usual(decibels[k: k + SPAN_BEATS], usual):
             continue
         at = _attack(decibels, k, before=0)
+        if any(abs(at - other) < SPAN_BEATS for other, _ in ends):      # a silence is a rest of the low end too
+            continue
         ends.append((at, float(beats[at] if at > k or abs(beats[k] - time) <= period / 3 else time)))
     return [(time, STOP_CONTRAST) for k, time in ends
             if not any(abs(abs(k - other) - phrase) <= 1 for other, _ in ends
                        for phrase in (PHRASE_BEATS, 2 * PHRASE_BEATS))]
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, past the last) frame of each run of True."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], mask, [False]]).astype(np.int8)))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def _rests(features: Features, period: float) -> list[tuple[int, int]]:
+    """(first, past the last) frame of each stop, in time order: SILENCE_S or more of near silence (the loudness
+    SILENCE_DB under the track's usual), or BASSLESS_BEATS or more without the low end (it SILENCE_DB under its
+    usual; a chord or a pad may ring on) when the low end plays on without a rest of a beat for CLEAR_BEATS either
+    side: a riff whose kick and bass rest every few bars (across the phrase) has no stop, only its pattern."""
+    loud = 20 * np.log10(features.rms.astype(np.float64) + 1e-6)
+    low = 10 * np.log10(features.bass.astype(np.float64) + 1e-10)
+    heard = loud > SILENT_DB
+    found = [run for run in _runs(loud < np.median(loud[heard]) - SILENCE_DB)
+             if run[1] - run[0] >= SILENCE_S * FEATURE_RATE]
+    beat, clear = period * FEATURE_RATE, CLEAR_BEATS * period * FEATURE_RATE
+    rests = _runs(low < np.median(low[heard]) - SILENCE_DB)
+    found += [(start, end) for start, end in rests if end - start >= BASSLESS_BEATS * beat
+              and not any(e - s >= beat and start - clear <= e and s <= end + clear
+                          for s, e in rests if s != start)]
+    return sorted(found)
