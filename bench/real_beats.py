@@ -15,6 +15,7 @@ trackers agree with each other on the other phase); the level; and the timing of
 hit: their mean offset from the grid (the onset function's own lag is in it, the same for both trackers) and
 their spread around it (jitter, the standard deviation: how steadily the beats keep time). "frames": the network's
 beats put back on its 20 ms frames (what `bar_tracker.vertex` refines), to measure what the sub-frame step gives.
+"default": the beats the analysis uses (`analysis.chosen`: the network's, unless `pulse` refuses its tempo).
 Not a test: BENCHMARKS.md keeps the results with this command.
 """
 
@@ -35,11 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from real_drops import HALVES, OUT, ROOT, decoded, reference_python, selection_arguments, tracks
 from scoreboard import beat_match
 
-from nemo_local.analysis import beat_net, beat_period, neural_rhythm, signal_rhythm
+from nemo_local.analysis import beat_net, beat_period, chosen, neural_rhythm, signal_rhythm
 from nemo_local.analysis.features import extract
 
 LEVELS = {"half": 0.5, "same": 1.0, "double": 2.0}
-TRACKERS = ("beatnet", "signal", "frames")    # frames: the network's beats on its 20 ms frames, before `vertex`
+TRACKERS = ("beatnet", "signal", "frames", "default")   # frames: the network's beats on its 20 ms frames, before
+                                                        # `vertex`; default: what the analysis uses (`chosen`)
 
 
 def grid(track: dict[str, Any]) -> dict[str, Any]:
@@ -80,8 +82,10 @@ def score(track: dict[str, Any]) -> dict[str, Any]:
     neural = neural_rhythm(wav, features)
     if neural is None:
         sys.exit("the beat network's weights are not installed: python3 scripts/nemo.py setup")
-    found = {"beatnet": neural.beats, "signal": signal_rhythm(features).beats,
-             "frames": np.round(neural.beats * beat_net.FPS) / beat_net.FPS}
+    signal = signal_rhythm(features)
+    found = {"beatnet": neural.beats, "signal": signal.beats,
+             "frames": np.round(neural.beats * beat_net.FPS) / beat_net.FPS,
+             "default": chosen(neural, signal, features.onset).beats}
     for tracker in TRACKERS:
         beats = found[tracker]
         beats = beats[(beats >= g["start"] + g["period"] / 2) & (beats <= g["end"])]

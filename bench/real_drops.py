@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from scoreboard import REFERENCE, matches  # noqa: E402
 
-from nemo_local.analysis import analyse_features, neural_rhythm  # noqa: E402
+from nemo_local.analysis import analyse_features, rhythm  # noqa: E402
 from nemo_local.analysis.features import extract  # noqa: E402
 from nemo_local.media.ffmpeg import ffmpeg_exe  # noqa: E402
 
@@ -96,9 +96,8 @@ def score(track: dict[str, Any]) -> dict[str, Any]:
     features = extract(wav)
     row: dict[str, Any] = {"name": track["name"], "half": track["half"], "duration": round(features.duration, 1)}
     sure, maybe = [float(t) for t in track["drops"]], [float(t) for t in track.get("doubtful", [])]
-    for tracker in TRACKERS:
-        rhythm = neural_rhythm(wav, features) if tracker == "beatnet" else None
-        analysis = analyse_features(features, rhythm)
+    for tracker in TRACKERS:       # beatnet: the default analysis (the network, unless `pulse` refuses its tempo)
+        analysis = analyse_features(features, rhythm(wav, features) if tracker == "beatnet" else None)
         found = [round(t, 2) for t in analysis.drops]
         row[tracker] = {"found": found, "strength": analysis.drop_strength, "tempo": round(analysis.tempo, 1),
                         "right": matches(found, sure + maybe, WINDOW), "recalled": matches(sure, found, WINDOW)}

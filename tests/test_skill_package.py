@@ -174,7 +174,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class TestVariants:
     @pytest.mark.parametrize("name", list(CONFIG["variants"]))
     def test_agentskills_validate_passes(self, built: Path, name: str) -> None:
-        tool = shutil.which("agentskills")
+        beside = Path(sys.executable).parent / "agentskills"       # the venv's, when it is not activated
+        tool = str(beside) if beside.exists() else shutil.which("agentskills")
         assert tool, "agentskills (pip package skills-ref) is a dev dependency"
         result = subprocess.run([tool, "validate", str(built / name)], capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr

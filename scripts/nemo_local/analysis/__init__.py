@@ -1,8 +1,9 @@
 """Audio analysis for the renderer: features, tempo, beats, downbeats, drops and sections, cached per file.
 
 Beats and downbeats come from BeatNet's network and a bar-pointer model (`beat_net`, `bar_tracker`) when its
-weights are installed (`beat_model`), else from the signal-processing tracker (`beats`, `downbeats`); the
-analysis says which (`tracker`). The scoreboard in BENCHMARKS.md measures both on real music.
+weights are installed (`beat_model`), else from the signal-processing tracker (`beats`, `downbeats`), which also
+takes over when the network's tempo is one the music does not repeat at (`pulse`); the analysis says which
+(`tracker`). The scoreboard in BENCHMARKS.md measures both on real music.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from nemo_local.analysis import bar_tracker, beat_model, beat_net
+from nemo_local.analysis import bar_tracker, beat_model, beat_net, pulse
 from nemo_local.analysis.beats import beat_strength, beat_times, peaks_near
 from nemo_local.analysis.downbeats import downbeats
 from nemo_local.analysis.features import FEATURE_RATE, SILENT_DB, Features, extract
 from nemo_local.analysis.structure import drops, sections
 from nemo_local.draft import graded
 
-VERSION = 11
+VERSION = 12
 TEMPO_SPAN = 16            # beats a tempo is measured over (`beat_period`)
 LEVEL_SLACK = 0.2          # a gap within this much (of a beat) of two beats is a beat skipped (`one_level`)
 NEURAL, SIGNAL = "beatnet", "signal"
@@ -99,6 +100,24 @@ def neural_rhythm(path: Path, features: Features) -> Rhythm | None:
     return Rhythm(beats, 60.0 / beat_period(beats), 60.0 / local_periods(beats), bars, meter, NEURAL, strength)
 
 
+def rhythm(path: Path, features: Features) -> Rhythm:
+    """The rhythm the analysis uses: `chosen` between the network's (`neural_rhythm`) and the signal tracker's."""
+    return chosen(neural_rhythm(path, features), signal_rhythm(features), features.onset)
+
+
+def chosen(neural: Rhythm | None, signal: Rhythm, onset: np.ndarray) -> Rhythm:
+    """The network's rhythm, or the signal tracker's when the network's weights are not installed (None) or its
+    tempo is one the music does not repeat at while the signal tracker's is (`pulse.refuse_network`: the trackers
+    disagree beyond a factor of two and the onsets side with the signal)."""
+    if neural is None:
+        return signal
+    if pulse.refuse_network(onset, neural.tempo, signal.tempo):
+        log.info("the beat network's %.1f BPM refused for the signal tracker's %.1f BPM (pulse salience)",
+                 neural.tempo, signal.tempo)
+        return signal
+    return neural
+
+
 def beat_period(beats: np.ndarray, span: int = TEMPO_SPAN) -> float:
     """Seconds a beat: the median of runs of `span` beats, divided by `span`. The network's beats sit on its
     frame grid (20 ms), so one gap alone is a whole number of frames (at 128 BPM 23 or 24 frames: 130.4 or 125 BPM);
@@ -160,7 +179,7 @@ def analyse(path: Path, cache: bool = True) -> Analysis:
         except (OSError, ValueError, KeyError):
             target.unlink(missing_ok=True)
     features = extract(path)
-    result = analyse_features(features, neural_rhythm(path, features))
+    result = analyse_features(features, rhythm(path, features))
     if cache:
         meta = {"duration": result.duration, "tempo": result.tempo, "drops": result.drops,
                 "drop_strength": result.drop_strength,

@@ -28,7 +28,9 @@ def normalise_onset(onset: np.ndarray) -> np.ndarray:
     return env / std if std > 0 else env
 
 
-def _autocorrelation(env: np.ndarray, max_lag: int) -> np.ndarray:
+def autocorrelation(env: np.ndarray, max_lag: int) -> np.ndarray:
+    """The envelope's autocorrelation (its mean taken out) at lags 0 to `max_lag` frames, each lag's sum divided by
+    the number of products in it."""
     n = len(env)
     size = 1 << int(np.ceil(np.log2(2 * n + 1)))
     spectrum = np.fft.rfft(env - env.mean(), size)
@@ -46,7 +48,7 @@ def _best_lag(env: np.ndarray, centre_bpm: float, octaves: float) -> float:
     max_lag = int(np.ceil(60 * FEATURE_RATE / MIN_BPM))
     if len(env) <= max_lag * 2:
         return 60 * FEATURE_RATE / centre_bpm
-    ac = _autocorrelation(env, max_lag)
+    ac = autocorrelation(env, max_lag)
     lags = np.arange(min_lag, max_lag + 1)
     # A beat period also shows at twice its lag: add that half in, which favours the true period over its half.
     doubled = np.array([ac[2 * lag] if 2 * lag <= max_lag else 0.0 for lag in lags])
