@@ -1,7 +1,8 @@
 """Which tracker's pulse the analysis trusts when the network and the signal tracker disagree on the tempo beyond a
 factor of two: the one the onsets repeat at (`analysis.pulse`, `analysis.chosen`). Onsets from a song rendered
 here at 128 BPM (kick, snare, hats, bass); the network's wrong tempos on real recordings were 1.39x, 0.70x and
-1.25x the music's (BENCHMARKS.md), the signal tracker's 2/3 and 3/4 on syncopated songs."""
+1.25x the music's (BENCHMARKS.md), the signal tracker's 4/3 (or 2/3 of a network at double time) on
+syncopated songs."""
 
 from __future__ import annotations
 

@@ -1,16 +1,17 @@
 """Which tracker's pulse to trust when the two disagree on the tempo beyond a factor of two.
 
-The network's bar-pointer model now and then settles on a tempo the music does not repeat at: 111 BPM for a
-160 BPM track, 121 for an 87 BPM one, 175 for 140 (bench/real_beats.py, the Freedoom scoreboard). Its beats then
-drift through the bar and every cut and drop rule built on them is lost. The signal tracker, fitted on the onsets
-themselves, is rarely fooled that way, but it has its own failure: on syncopated songs it takes 2/3 or 3/4 of the
-tempo, where the network is right. Neither tracker can be trusted alone on a disagreement; the onsets can judge it:
-`salience` is how strongly the onset envelope repeats at a tempo's beat and its next three multiples (the
-autocorrelation there, 1 at the envelope itself). At a wrong tempo the multiples land between the music's beats
-and the salience is near 0; at a right one, or at half or twice it, it is clearly positive. On every disagreement
-on the scoreboards (11 recordings) the right tracker had the higher salience; the network's wrong tempos scored
--0.05 to -0.03, its right ones 0.39 to 0.68. The network is refused only when its tempo is WEAK and the signal
-tracker's at least MARGIN stronger: when unsure, the network stays (it wins on swing and syncopation).
+The network's bar-pointer model now and then settles on a tempo the music does not repeat at: 111 BPM for a 160 BPM
+track, 121 for an 87 BPM one, 175 for 140 (bench/real_beats.py, the Freedoom scoreboard). Its beats then drift
+through the bar and every cut and drop rule built on them is lost. The signal tracker, fitted on the onsets
+themselves, is rarely fooled that way, but it has its own failure: on syncopated songs it takes 4/3 of the tempo (or
+2/3 of a network at double time), where the network is right. Neither tracker can be trusted alone on a
+disagreement; the onsets can judge it: `salience` is how strongly the onset envelope repeats at a tempo's beat and
+its next three multiples (the autocorrelation there, 1 at the envelope itself). At a wrong tempo the multiples land
+between the music's beats and the salience is near 0; at a right one, or at half or twice it, it is clearly
+positive. On every disagreement on the scoreboards (11 recordings) the right tracker had the higher salience; the
+network's wrong tempos scored -0.05 to -0.03, its right ones 0.39 to 0.68. The network is refused only when its
+tempo is WEAK and the signal tracker's at least MARGIN stronger: when unsure, the network stays (it wins on swing
+and syncopation).
 """
 
 from __future__ import annotations
