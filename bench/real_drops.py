@@ -40,7 +40,7 @@ MARKS = ROOT / "bench" / "real_drops.json"
 OUT = ROOT / "bench" / ".corpus" / "real"
 WINDOW = 0.5
 TRACKERS = ("beatnet", "signal")
-HALVES = ("tune", "held-out", "held-out-2", "held-out-3")
+HALVES = ("tune", "held-out", "held-out-2", "held-out-3", "held-out-4")
 
 
 def tracks(only: list[str] | None = None, half: str = "all") -> list[dict[str, Any]]:
