@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nemo_local.analysis.features import runs
+
 MIN_BPM, MAX_BPM, NUM_TEMPI = 55.0, 215.0, 60
 TRANSITION_LAMBDA = 100.0
 OBSERVATION_LAMBDA = 16
@@ -155,9 +157,7 @@ def track(activations: np.ndarray, fps: float, meters: tuple[int, ...] = METERS)
     assert best is not None
     _, model, path = best
     onset = model.kind[path] >= 1
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], onset.astype(np.int8), [0]])))
-    peaks = np.array([left + int(np.argmax(act[left:right].max(axis=1)))
-                      for left, right in edges.reshape(-1, 2)], np.int64)
+    peaks = np.array([left + int(np.argmax(act[left:right].max(axis=1))) for left, right in runs(onset)], np.int64)
     if len(peaks) == 0:
         return np.zeros(0), np.zeros(0, np.int64), model.meter
     numbers = model.beat[path[peaks]] + 1

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nemo_local.analysis.features import FEATURE_RATE, SILENT_DB, Features, beat_length, heard_before, span_means
+from nemo_local.analysis.features import FEATURE_RATE, SILENT_DB, Features, beat_length, heard_before, runs, span_means
 
 SPAN_BEATS = 8         # two bars after, against two bars before
 BAR_BEATS = 4
@@ -190,7 +190,7 @@ def stops(features: Features, beats: np.ndarray, decibels: np.ndarray) -> list[t
     bars near the usual level; on the beat the sound returns on (or where it returns, if no beat is within a third
     of one), unless the band comes back later, as after a fade-in: then on the steepest rise of the two bars from
     there (`_attack`). A stop that comes back a phrase or two later (or earlier) is the song's breath, not a drop."""
-    if len(beats) < 2 or not (20 * np.log10(features.rms + 1e-6) > SILENT_DB).any():
+    if len(beats) < 2:
         return []
     period, usual = beat_length(beats), np.median(decibels, axis=0)
     audible = heard_before(features.rms)
@@ -211,12 +211,6 @@ def stops(features: Features, beats: np.ndarray, decibels: np.ndarray) -> list[t
                        for phrase in (PHRASE_BEATS, 2 * PHRASE_BEATS))]
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, past the last) frame of each run of True."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[False], mask, [False]]).astype(np.int8)))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
-
-
 def _rests(features: Features, period: float) -> list[tuple[int, int]]:
     """(first, past the last) frame of each stop, in time order: SILENCE_S or more of near silence (the loudness
     SILENCE_DB under the track's usual), or BASSLESS_BEATS or more without the low end (it SILENCE_DB under its
@@ -225,10 +219,12 @@ def _rests(features: Features, period: float) -> list[tuple[int, int]]:
     loud = 20 * np.log10(features.rms.astype(np.float64) + 1e-6)
     low = 10 * np.log10(features.bass.astype(np.float64) + 1e-10)
     heard = loud > SILENT_DB
-    found = [run for run in _runs(loud < np.median(loud[heard]) - SILENCE_DB)
+    if not heard.any():
+        return []
+    found = [run for run in runs(loud < np.median(loud[heard]) - SILENCE_DB)
              if run[1] - run[0] >= SILENCE_S * FEATURE_RATE]
     beat, clear = period * FEATURE_RATE, CLEAR_BEATS * period * FEATURE_RATE
-    rests = _runs(low < np.median(low[heard]) - SILENCE_DB)
+    rests = runs(low < np.median(low[heard]) - SILENCE_DB)
     found += [(start, end) for start, end in rests if end - start >= BASSLESS_BEATS * beat
               and not any(e - s >= beat and start - clear <= e and s <= end + clear
                           for s, e in rests if s != start)]

@@ -52,6 +52,12 @@ def beat_length(beats: np.ndarray, alone: float = 0.5) -> float:
     return float(np.median(np.diff(beats))) if len(beats) > 1 else alone
 
 
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, past the last) index of each run of True in a boolean series."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
 def heard_before(rms: np.ndarray) -> np.ndarray:
     """How many frames were heard (over SILENT_DB) before each frame; one entry more than there are frames."""
     return np.concatenate([[0], np.cumsum(20 * np.log10(rms + 1e-6) > SILENT_DB)])

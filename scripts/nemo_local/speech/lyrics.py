@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nemo_local.analysis import Analysis
-from nemo_local.analysis.features import BAND_HIGH, BAND_LOW, FEATURE_RATE, N_BANDS
+from nemo_local.analysis.features import BAND_HIGH, BAND_LOW, FEATURE_RATE, N_BANDS, runs
 from nemo_local.speech.words import TOKENS, Word
 
 HEARD_SHARE = 1 / 3         # of a line's words matched for the line to count as heard
@@ -160,8 +160,7 @@ def sung_stretches(bands_db: np.ndarray, rate: float, low: int, high: int, min_s
     width = max(1, int(rate * 0.5))
     smooth = np.convolve(voice, np.ones(width) / width, mode="same")
     active = smooth > np.percentile(smooth, 20) + 6
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], active.astype(np.int8), [0]])))
-    return [(a / rate, b / rate) for a, b in zip(edges[::2], edges[1::2], strict=True) if (b - a) / rate >= min_s]
+    return [(a / rate, b / rate) for a, b in runs(active) if (b - a) / rate >= min_s]
 
 
 def corrected(spans: list[tuple[float, float]], starts: list[tuple[int, float]], shift: float
